@@ -1,0 +1,126 @@
+"""The application factory: routes, middleware and the lifespan of shared services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from db.migrate import schema_state, upgrade
+from db.session import Database
+from graph.auth import TokenVerifier
+from graph.context import Services
+from graph.logs import configure_logging
+from graph.maintenance import run_pruner
+from graph.middleware import AccessLogMiddleware
+from graph.realtime.hub import RealtimeHub
+from graph.settings import Settings, get_settings
+from graph.view import TaskliveGraphQL
+
+log = logging.getLogger(__name__)
+
+
+class SchemaBehind(RuntimeError):
+    pass
+
+
+async def prepare_database(settings: Settings, db: Database) -> None:
+    """SQLite is migrated in place; any other database must be migrated by the operator."""
+    state = await schema_state(db.engine)
+    if state.up_to_date:
+        return
+    if settings.is_sqlite:
+        log.info("migrating the SQLite schema from %s to %s", state.current, state.head)
+        await upgrade(db.engine)
+        return
+    raise SchemaBehind(
+        f"the database schema is at revision {state.current or 'none'} but this version "
+        f"needs {state.head}: run `tasklive migrate` (with the same DATABASE_URL) first"
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    db = Database.from_url(settings.database_url)
+    services = Services(
+        settings=settings, db=db, verifier=TokenVerifier(settings), realtime=RealtimeHub()
+    )
+    graphql = TaskliveGraphQL(
+        services,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allowed_origins=settings.cors_origin_list,
+        connection_init_wait_timeout=timedelta(seconds=settings.connection_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if settings.uses_dev_secret:
+            log.warning(
+                "using the built-in development JWT secret: anyone can mint tokens. "
+                "Set JWT_SECRET before exposing this server; it is refused in production."
+            )
+        await prepare_database(settings, db)
+        await services.realtime.start()
+        pruner = asyncio.create_task(
+            run_pruner(db, retention=timedelta(hours=settings.event_retention_hours))
+        )
+        log.info("tasklive ready (env=%s)", settings.tasklive_env)
+        try:
+            yield
+        finally:
+            pruner.cancel()
+            await services.realtime.stop()
+            await db.dispose()
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(db.ping(), timeout=3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["broker"] = "ok" if await services.realtime.ready() else "unreachable"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
+
+    async def metrics(_: Request) -> Response:
+        return PlainTextResponse(
+            services.realtime.metrics_text(), media_type="text/plain; version=0.0.4"
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "accept"],
+                max_age=600,
+            ),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

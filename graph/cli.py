@@ -1,0 +1,168 @@
+"""`tasklive serve | migrate | token | demo | export-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from graph.settings import Settings, get_settings
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        sys.exit(f"tasklive: configuration refused: {exc}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from db.session import Database
+    from graph.app import SchemaBehind, prepare_database
+
+    settings = _settings_or_exit()
+    if args.workers > 1 and settings.broadcast_url.startswith("memory://"):
+        sys.exit(
+            "tasklive: --workers > 1 needs a shared broadcaster: with memory:// events would not "
+            "cross processes. Set BROADCAST_URL=redis://host:6379/0 (see README, Live updates)."
+        )
+
+    async def check() -> None:
+        db = Database.from_url(settings.database_url)
+        try:
+            await prepare_database(settings, db)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(check())
+    except SchemaBehind as exc:
+        sys.exit(f"tasklive: {exc}")
+    uvicorn.run(
+        "graph.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        ws_per_message_deflate=False,
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        proxy_headers=False,
+    )
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from db.migrate import schema_state, upgrade
+    from db.session import Database
+
+    settings = _settings_or_exit()
+
+    async def run() -> None:
+        db = Database.from_url(settings.database_url)
+        try:
+            before = await schema_state(db.engine)
+            await upgrade(db.engine)
+            after = await schema_state(db.engine)
+        finally:
+            await db.dispose()
+        print(f"schema: {before.current or 'empty'} -> {after.current} (head {after.head})")
+
+    asyncio.run(run())
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from graph.auth import mint_token, parse_ttl
+
+    settings = _settings_or_exit()
+    try:
+        ttl = parse_ttl(args.ttl)
+    except ValueError as exc:
+        sys.exit(f"tasklive: {exc}")
+    print(
+        mint_token(
+            settings, sub=args.sub, name=args.name, email=args.email, admin=args.admin, ttl=ttl
+        )
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from graph.auth import parse_ttl
+    from graph.demo import create_demo
+
+    settings = _settings_or_exit()
+    try:
+        ttl = parse_ttl(args.ttl)
+    except ValueError as exc:
+        sys.exit(f"tasklive: {exc}")
+    demo = asyncio.run(create_demo(settings, ttl=ttl))
+    print(f"Demo project {demo.project_name!r}: id {demo.project_id}\n")
+    for user, role, token in demo.users:
+        print(f"{user} ({role}):\n  {token}")
+        print(f"  GraphiQL headers: {json.dumps({'Authorization': f'Bearer {token}'})}\n")
+    print("Open http://localhost:8000/graphql and paste one of the headers above.")
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from graph.schema.root import build_schema
+
+    sdl = str(build_schema()) + "\n"
+    target = Path(args.output) if args.output else SCHEMA_FILE
+    if args.check:
+        current = target.read_text() if target.exists() else ""
+        if current != sdl:
+            sys.exit(f"tasklive: {target} differs from the code; run `tasklive export-schema`")
+        print(f"{target} matches the code")
+        return
+    target.write_text(sdl)
+    print(f"wrote {target}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tasklive", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(func=cmd_migrate)
+
+    token = sub.add_parser("token", help="print a JWT signed with the configured secret")
+    token.add_argument("--sub", required=True)
+    token.add_argument("--name")
+    token.add_argument("--email")
+    token.add_argument("--admin", action="store_true")
+    token.add_argument("--ttl", default="1h")
+    token.set_defaults(func=cmd_token)
+
+    demo = sub.add_parser("demo", help="create a demo project and print its users' tokens")
+    demo.add_argument("--ttl", default="12h")
+    demo.set_defaults(func=cmd_demo)
+
+    export = sub.add_parser("export-schema", help="write schema.graphql")
+    export.add_argument("--check", action="store_true", help="fail when the file differs")
+    export.add_argument("--output", help=argparse.SUPPRESS)
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The per-request (or per-connection) context handed to every resolver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+
+from db.session import Database
+from graph.auth import Principal, TokenVerifier
+from graph.errors import TaskliveError, Unauthenticated
+from graph.loaders import Loaders
+from graph.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.realtime.hub import RealtimeHub
+
+
+@dataclass
+class Services:
+    """What lives as long as the app: settings, database, token verifier, live layer."""
+
+    settings: Settings
+    db: Database
+    verifier: TokenVerifier
+    realtime: RealtimeHub
+    known_users: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+class Context:
+    connection_params: Any = None
+
+    def __init__(
+        self,
+        *,
+        services: Services,
+        request: Any,
+        response: Any,
+        request_id: str,
+        principal: Principal | None = None,
+        auth_error: TaskliveError | None = None,
+    ) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.db = services.db
+        self.request = request
+        self.response = response
+        self.request_id = request_id
+        self.auth_error = auth_error
+        self.connection_params = None
+        self.connection_id: str | None = None
+        self.principal = principal
+        self.loaders = Loaders(services.db, principal.user_id if principal else None)
+
+    def set_principal(self, principal: Principal | None) -> None:
+        self.principal = principal
+        self.loaders = Loaders(self.db, principal.user_id if principal else None)
+
+    def require_user(self) -> Principal:
+        if self.auth_error is not None:
+            raise self.auth_error
+        if self.principal is None:
+            raise Unauthenticated("authentication required: send Authorization: Bearer <JWT>")
+        return self.principal
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,50 @@
+"""Domain errors; each becomes a GraphQL error carrying `extensions.code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TaskliveError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.extensions: dict[str, Any] = {"code": self.code, **extensions}
+
+
+class Unauthenticated(TaskliveError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(TaskliveError):
+    code = "FORBIDDEN"
+
+
+class NotFound(TaskliveError):
+    code = "NOT_FOUND"
+
+
+class BadUserInput(TaskliveError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, *, field: str, **extensions: Any) -> None:
+        super().__init__(message, field=field, **extensions)
+
+
+class Conflict(TaskliveError):
+    code = "CONFLICT"
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message, currentVersion=current_version)
+
+
+class RateLimited(TaskliveError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryAfter=round(retry_after, 3))
+
+
+class CursorExpired(TaskliveError):
+    code = "CURSOR_EXPIRED"

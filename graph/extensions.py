@@ -1,0 +1,147 @@
+"""Schema extensions: error codes and masking, query limits, parse and validation caches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.language import ArgumentNode, DocumentNode, ObjectFieldNode, Visitor, visit
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from graph.errors import TaskliveError
+from graph.logs import current_request, current_request_id
+from graph.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_BAD_INPUT_MARKERS = (
+    "cannot represent",
+    "Expected value of type",
+    "got invalid value",
+    "does not exist in",
+    "of required type",
+    "was not provided",
+)
+
+
+class _ArgumentPaths(Visitor):
+    """Maps the source offset of every argument value to its dotted path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[tuple[int, int, str]] = []
+        self._stack: list[str] = []
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        self._stack = [node.name.value]
+        if node.value.loc:
+            self.paths.append((node.value.loc.start, node.value.loc.end, node.name.value))
+
+    def enter_object_field(self, node: ObjectFieldNode, *_: Any) -> None:
+        if node.value.loc and self._stack:
+            path = f"{self._stack[0]}.{node.name.value}"
+            self.paths.append((node.value.loc.start, node.value.loc.end, path))
+
+
+def _field_of(error: GraphQLError, document: DocumentNode | None) -> str | None:
+    message = error.message
+    if message.startswith("Variable '$"):
+        return message.split("'")[1].lstrip("$")
+    if document is None or not error.nodes:
+        return None
+    node = error.nodes[0]
+    if node.loc is None:
+        return None
+    finder = _ArgumentPaths()
+    visit(document, finder)
+    containing = [p for p in finder.paths if p[0] <= node.loc.start and node.loc.end <= p[1]]
+    return min(containing, key=lambda p: p[1] - p[0])[2] if containing else None
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error an `extensions.code`, and masks unexpected ones.
+
+    Domain errors keep their code; malformed input (bad enums, wrong types) becomes
+    BAD_USER_INPUT naming the field; anything unexpected becomes INTERNAL_SERVER_ERROR
+    carrying the request id that the log line of its traceback carries too.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        record = current_request.get()
+        if record is not None:
+            record.add_operation(self.execution_context.operation_name)
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [self.process(e) for e in errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self.process(e) for e in errors]
+        yield None
+
+    def process(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, TaskliveError):
+            return error
+        if original is None:
+            extensions = dict(error.extensions or {})
+            if "code" not in extensions:
+                if error.message.startswith("Syntax Error"):
+                    extensions["code"] = "GRAPHQL_PARSE_FAILED"
+                elif any(m in error.message for m in _BAD_INPUT_MARKERS):
+                    extensions["code"] = "BAD_USER_INPUT"
+                    field = _field_of(error, self.execution_context.graphql_document)
+                    if field:
+                        extensions["field"] = field
+                else:
+                    extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+            error.extensions = extensions
+            return error
+        request_id = current_request_id() or "-"
+        log.error(
+            "unexpected error in %s (request %s)",
+            ".".join(str(p) for p in error.path or ()) or "operation",
+            request_id,
+            exc_info=original,
+        )
+        return GraphQLError(
+            "Internal server error",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        )
+
+
+def build_extensions(settings: Settings) -> list[Any]:
+    """The schema's extensions, as classes or factories, from the settings."""
+
+    def depth_limiter() -> QueryDepthLimiter:
+        return QueryDepthLimiter(
+            max_depth=settings.max_query_depth,
+            should_ignore=lambda ignore: ignore.field_name.startswith("__"),
+        )
+
+    extensions: list[Any] = [
+        ErrorCodes,
+        lambda: ParserCache(maxsize=settings.document_cache_size),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ValidationCache(maxsize=settings.document_cache_size),
+        depth_limiter,
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return extensions

@@ -1,0 +1,49 @@
+"""DataLoaders built per request: a page of tasks costs one query per kind of relation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from db.models import Project, ProjectMember, ProjectRole, User
+from db.repositories import projects as project_repo
+from db.repositories import users as user_repo
+from db.session import Database
+
+
+class Loaders:
+    def __init__(self, db: Database, user_id: str | None) -> None:
+        self._db = db
+        self._user_id = user_id
+        self.user = DataLoader(self._load_users)
+        self.project = DataLoader(self._load_projects)
+        self.members = DataLoader(self._load_members)
+        self.role = DataLoader(self._load_roles)
+
+    async def _load_users(self, ids: Sequence[str]) -> list[User | None]:
+        async with self._db.read() as session:
+            found = {u.id: u for u in await user_repo.get_many(session, user_ids=ids)}
+        return [found.get(i) for i in ids]
+
+    async def _load_projects(self, ids: Sequence[str]) -> list[Project | None]:
+        async with self._db.read() as session:
+            found = {p.id: p for p in await project_repo.get_many(session, project_ids=ids)}
+        return [found.get(i) for i in ids]
+
+    async def _load_members(self, ids: Sequence[str]) -> list[list[ProjectMember]]:
+        async with self._db.read() as session:
+            members = await project_repo.get_members(session, project_ids=ids)
+        by_project: dict[str, list[ProjectMember]] = {i: [] for i in ids}
+        for member in members:
+            by_project[member.project_id].append(member)
+        return [by_project[i] for i in ids]
+
+    async def _load_roles(self, project_ids: Sequence[str]) -> list[ProjectRole | None]:
+        if self._user_id is None:
+            return [None for _ in project_ids]
+        async with self._db.read() as session:
+            roles = await project_repo.get_roles(
+                session, project_ids=project_ids, user_id=self._user_id
+            )
+        return [roles.get(i) for i in project_ids]

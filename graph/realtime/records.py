@@ -1,0 +1,69 @@
+"""EventRecord: one event-log row as it travels from the database to subscribers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from db.models import EventType, TaskEvent
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    project_id: str
+    seq: int
+    task_id: str
+    type: EventType
+    actor_id: str
+    occurred_at: datetime
+    changed_fields: tuple[str, ...]
+    previous_status: str | None
+    task_state: dict[str, Any]
+
+    @classmethod
+    def from_model(cls, row: TaskEvent) -> EventRecord:
+        return cls(
+            project_id=row.project_id,
+            seq=row.seq,
+            task_id=row.task_id,
+            type=row.type,
+            actor_id=row.actor_id,
+            occurred_at=row.occurred_at,
+            changed_fields=tuple(row.changed_fields or ()),
+            previous_status=row.previous_status.value if row.previous_status else None,
+            task_state=dict(row.task_state),
+        )
+
+    def to_json(self) -> str:
+        """The broadcast message: a `str`, which every broadcaster backend accepts."""
+        return orjson.dumps(
+            {
+                "p": self.project_id,
+                "s": self.seq,
+                "t": self.task_id,
+                "y": self.type.value,
+                "a": self.actor_id,
+                "o": self.occurred_at.isoformat(),
+                "c": list(self.changed_fields),
+                "v": self.previous_status,
+                "x": self.task_state,
+            }
+        ).decode()
+
+    @classmethod
+    def from_json(cls, message: str | bytes) -> EventRecord:
+        data = orjson.loads(message)
+        return cls(
+            project_id=data["p"],
+            seq=int(data["s"]),
+            task_id=data["t"],
+            type=EventType(data["y"]),
+            actor_id=data["a"],
+            occurred_at=datetime.fromisoformat(data["o"]),
+            changed_fields=tuple(data["c"]),
+            previous_status=data["v"],
+            task_state=data["x"],
+        )

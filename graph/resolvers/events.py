@@ -1,0 +1,41 @@
+"""The `taskEvents` query: the event log for clients that catch up or poll."""
+
+from __future__ import annotations
+
+import strawberry
+
+from db.repositories import events as event_repo
+from graph.context import Context, Info
+from graph.cursors import decode_event_cursor, parse_uuid
+from graph.errors import CursorExpired
+from graph.permissions import require_read
+from graph.realtime.records import EventRecord
+from graph.resolvers.tasks import page_size
+from graph.schema.events import TaskEvent, event_from_record
+
+
+async def check_cursor(ctx: Context, *, project_id: str, after: str | None) -> int:
+    """The sequence number `after` points at (0 for none); CURSOR_EXPIRED when pruned."""
+    if after is None:
+        return 0
+    seq = decode_event_cursor(after, project_id=project_id)
+    async with ctx.db.read() as session:
+        if await event_repo.is_expired(session, project_id=project_id, after_seq=seq):
+            raise CursorExpired(
+                "events after this cursor are past the retention window; refetch and resume "
+                "from a new cursor"
+            )
+    return seq
+
+
+async def task_events(
+    info: Info, project_id: strawberry.ID, after: str | None = None, first: int | None = None
+) -> list[TaskEvent]:
+    ctx = info.context
+    pid = parse_uuid(project_id, field="projectId")
+    size = page_size(ctx, first)
+    await require_read(ctx, pid)
+    seq = await check_cursor(ctx, project_id=pid, after=after)
+    async with ctx.db.read() as session:
+        rows = await event_repo.get_after(session, project_id=pid, after_seq=seq, limit=size)
+    return [event_from_record(EventRecord.from_model(r)) for r in rows]

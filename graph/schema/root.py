@@ -1,0 +1,73 @@
+"""The root types, composed from the per-domain resolvers, and the schema itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+
+from graph.resolvers import events as event_resolvers
+from graph.resolvers import presence as presence_resolvers
+from graph.resolvers import projects as project_resolvers
+from graph.resolvers import stats as stats_resolvers
+from graph.resolvers import tasks as task_resolvers
+from graph.resolvers import users as user_resolvers
+from graph.schema.events import TaskCreatedEvent, TaskDeletedEvent, TaskEvent, TaskUpdatedEvent
+from graph.schema.project import Project, ProjectMember
+from graph.schema.stats import RealtimeStats
+from graph.schema.task import Task, TaskConnection
+from graph.schema.user import User
+from graph.settings import Settings
+
+
+@strawberry.type
+class Query:
+    me: User = strawberry.field(resolver=user_resolvers.me)
+    projects: list[Project] = strawberry.field(resolver=project_resolvers.list_projects)
+    project: Project | None = strawberry.field(resolver=project_resolvers.get_project)
+    task: Task | None = strawberry.field(resolver=task_resolvers.get_task)
+    tasks: TaskConnection = strawberry.field(resolver=task_resolvers.list_tasks)
+    task_events: list[TaskEvent] = strawberry.field(
+        resolver=event_resolvers.task_events, description="Catch-up and polling fallback."
+    )
+    users_in_task: list[User] = strawberry.field(
+        resolver=presence_resolvers.users_in_task, description="Who is subscribed to this task now."
+    )
+    realtime_stats: RealtimeStats = strawberry.field(
+        resolver=stats_resolvers.realtime_stats, description="Admin only."
+    )
+
+
+@strawberry.type
+class Mutation:
+    create_project: Project = strawberry.mutation(resolver=project_resolvers.create_project)
+    add_project_member: ProjectMember = strawberry.mutation(
+        resolver=project_resolvers.add_project_member
+    )
+    remove_project_member: bool = strawberry.mutation(
+        resolver=project_resolvers.remove_project_member
+    )
+    create_task: Task = strawberry.mutation(resolver=task_resolvers.create_task)
+    update_task: Task = strawberry.mutation(resolver=task_resolvers.update_task)
+    update_task_status: Task = strawberry.mutation(resolver=task_resolvers.update_task_status)
+    bulk_update_task_status: list[Task] = strawberry.mutation(
+        resolver=task_resolvers.bulk_update_task_status
+    )
+    delete_task: strawberry.ID = strawberry.mutation(resolver=task_resolvers.delete_task)
+
+
+class TaskliveSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Silence Strawberry's per-error traceback: `ErrorCodes` logs the unexpected ones."""
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    from graph.extensions import build_extensions
+
+    return TaskliveSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[TaskCreatedEvent, TaskUpdatedEvent, TaskDeletedEvent],
+        extensions=build_extensions(settings or Settings()),
+    )

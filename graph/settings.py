@@ -1,0 +1,94 @@
+"""Configuration: one Settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "tasklive-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = "sqlite+aiosqlite:///./tasklive.db"
+    broadcast_url: str = "memory://"
+    tasklive_env: Literal["development", "production", "test"] = "development"
+    cors_origins: str = "http://localhost:3000,http://localhost:5173"
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_leeway_seconds: int = 0
+    jwt_max_length: int = 8192
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    document_cache_size: int = 256
+    max_page_size: int = 100
+    max_bulk_ids: int = 100
+
+    event_retention_hours: float = 24.0
+    # Live layer (used from the realtime package).
+    subscriber_queue_limit: int = 1000
+    connection_init_timeout_seconds: float = 10.0
+    max_subscriptions_per_connection: int = 100
+    ws_ping_interval_seconds: float = 20.0
+    ws_ping_timeout_seconds: float = 20.0
+    ws_max_message_bytes: int = 64 * 1024
+    shutdown_grace_seconds: float = 10.0
+    log_sql: bool = Field(default=False)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.is_production and self.jwt_secret == DEV_JWT_SECRET and not self.uses_public_key:
+            raise ValueError(
+                "TASKLIVE_ENV=production with the built-in development JWT secret: "
+                "set JWT_SECRET (or JWT_PUBLIC_KEY / JWT_JWKS_URL) to your own value"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.tasklive_env == "production"
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.jwt_secret == DEV_JWT_SECRET and not self.uses_public_key
+
+    @property
+    def uses_public_key(self) -> bool:
+        return bool(self.jwt_public_key or self.jwt_jwks_url)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use (never at import time)."""
+    return Settings()
