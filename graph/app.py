@@ -53,7 +53,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging(settings)
     db = Database.from_url(settings.database_url)
     services = Services(
-        settings=settings, db=db, verifier=TokenVerifier(settings), realtime=RealtimeHub()
+        settings=settings,
+        db=db,
+        verifier=TokenVerifier(settings),
+        realtime=RealtimeHub(settings, db),
     )
     graphql = TaskliveGraphQL(
         services,

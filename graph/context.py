@@ -14,7 +14,7 @@ from graph.loaders import Loaders
 from graph.settings import Settings
 
 if TYPE_CHECKING:
-    from graph.realtime.hub import RealtimeHub
+    from graph.realtime.hub import LiveConnection, RealtimeHub
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Context:
         self.request_id = request_id
         self.auth_error = auth_error
         self.connection_params = None
-        self.connection_id: str | None = None
+        self.connection: LiveConnection | None = None
         self.principal = principal
         self.loaders = Loaders(services.db, principal.user_id if principal else None)
 

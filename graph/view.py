@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context, Services
 from graph.errors import TaskliveError
 from graph.identity import authenticate
 from graph.logs import current_request
+from graph.realtime.hub import LiveConnection
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOKEN_REFUSED = 4403
+TOKEN_KEYS = ("authorization", "Authorization", "token")
+NOT_SET: UnsetType = UNSET
+
+
+def token_from_params(params: object) -> object:
+    """The token of a `connection_init` payload, under any of the keys clients use."""
+    if not isinstance(params, dict):
+        return None
+    for key in TOKEN_KEYS:
+        if params.get(key) is not None:
+            return params[key]
+    return None
 
 
 class TaskliveGraphQL(GraphQL[Context, None]):
     def __init__(self, services: Services, **kwargs: Any) -> None:
         from graph.schema.root import build_schema
 
-        super().__init__(build_schema(services.settings), **kwargs)
+        super().__init__(
+            build_schema(services.settings),
+            subscription_protocols=(
+                GRAPHQL_TRANSPORT_WS_PROTOCOL,
+                GRAPHQL_WS_PROTOCOL,
+                GRAPHQL_SSE_PROTOCOL,
+                MULTIPART_SUBSCRIPTION_PROTOCOL,
+            ),
+            **kwargs,
+        )
         self.services = services
 
     def encode_json(self, data: object) -> bytes:
@@ -43,3 +79,51 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             if record is not None and context.principal is not None:
                 record.user = context.principal.user_id
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the socket from its `connection_init` payload; refuse with 4403."""
+        try:
+            principal = await authenticate(
+                self.services, token_from_params(context.connection_params)
+            )
+        except TaskliveError as exc:
+            log.info("WebSocket token refused: %s", exc)
+            self.services.realtime.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
+            await context.request.close(code=CLOSE_TOKEN_REFUSED, reason="Forbidden")
+            return NOT_SET
+        if principal is None:
+            self.services.realtime.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
+            await context.request.close(code=CLOSE_TOKEN_REFUSED, reason="Forbidden: no token")
+            return NOT_SET
+        context.set_principal(principal)
+        record = current_request.get()
+        if record is not None:
+            record.user = principal.user_id
+        websocket: WebSocket = context.request
+
+        async def close(code: int, reason: str) -> None:
+            if websocket.application_state != WebSocketState.DISCONNECTED:
+                await websocket.close(code=code, reason=reason)
+
+        connection = LiveConnection(user_id=principal.user_id, close=close)
+        context.connection = connection
+        hub = self.services.realtime
+        hub.connect(connection)
+        if principal.expires_at is not None:
+            delay = max(0.0, principal.expires_at.timestamp() - time.time())
+            connection.expiry = asyncio.get_running_loop().call_later(
+                delay, lambda: hub.expire(connection)
+            )
+        return NOT_SET
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Any:
+        if not isinstance(request, WebSocket):
+            return await super().run(request, context=context, root_value=root_value)
+        ws_context = await self.get_context(request, response=request)
+        try:
+            return await super().run(request, context=ws_context, root_value=root_value)
+        finally:
+            if ws_context.connection is not None:
+                self.services.realtime.disconnect(ws_context.connection)

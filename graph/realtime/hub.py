@@ -1,49 +1,295 @@
-"""The live layer's front door: publishing events and answering presence questions."""
+"""The live layer's front door: publish committed events, subscribe to rooms, presence."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
+import orjson
+
+from db.models import EventType
+from db.repositories import projects as project_repo
+from db.session import Database
+from graph.errors import Forbidden
+from graph.realtime import leakfix
+from graph.realtime.bus import EventBus
+from graph.realtime.metrics import RealtimeMetrics
+from graph.realtime.presence import PresenceBoard
 from graph.realtime.records import EventRecord
+from graph.realtime.rooms import LiveSubscription, RoomRegistry
+from graph.realtime.sequencer import ProjectSequencer
 from graph.realtime.snapshot import InstanceSnapshot
+from graph.settings import Settings
 
 log = logging.getLogger(__name__)
 
+CLOSE_GOING_AWAY = 1001
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class LiveConnection:
+    """A WebSocket as the live layer sees it: its user, subscriptions and a way to close it."""
+
+    def __init__(self, *, user_id: str, close: Callable[[int, str], Awaitable[None]]) -> None:
+        self.id = uuid.uuid4().hex[:16]
+        self.user_id = user_id
+        self._close = close
+        self.closing = False
+        self.subscriptions: set[LiveSubscription] = set()
+        self.expiry: asyncio.TimerHandle | None = None
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        with contextlib.suppress(Exception):
+            await self._close(code, reason)
+
 
 class RealtimeHub:
-    """Publishes committed events and knows who is subscribed where.
+    running: ClassVar[set[RealtimeHub]] = set()
 
-    Until the live layer is wired in, publishing is a no-op and presence is empty.
-    """
-
-    def __init__(self) -> None:
-        self.published = 0
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
         self.instance_id = uuid.uuid4().hex[:12]
         self.started_at = datetime.now(UTC)
+        self.metrics = RealtimeMetrics()
+        self.rooms = RoomRegistry()
+        self.connections: dict[str, LiveConnection] = {}
+        self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.sequencer = ProjectSequencer(db, deliver=self._deliver, metrics=self.metrics)
+        self.bus = EventBus(
+            settings.broadcast_url,
+            instance_id=self.instance_id,
+            on_message=self._on_message,
+            on_connected=self._on_connected,
+            metrics=self.metrics,
+        )
+        self.presence = PresenceBoard(
+            broadcast_url=settings.broadcast_url,
+            instance_id=self.instance_id,
+            local=self.snapshot,
+            on_changed=self._announce_presence,
+        )
+
+    # -- lifecycle
 
     async def start(self) -> None:
-        return None
+        if not leakfix.install():
+            log.warning("graphql-core has no per-event executor to patch; leak fix not applied")
+        self.sequencer.start()
+        self.presence.start()
+        await self.bus.start()
+        RealtimeHub.running.add(self)
 
     async def stop(self) -> None:
-        return None
+        RealtimeHub.running.discard(self)
+        await self.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        await self.presence.stop()
+        await self.bus.stop()
+        await self.sequencer.stop()
+        for task in list(self._tasks):
+            task.cancel()
 
-    async def publish(self, records: Sequence[EventRecord]) -> None:
-        self.published += len(records)
-
-    async def membership_changed(self, project_id: str, user_id: str) -> None:
-        return None
-
-    async def viewers(self, room: str) -> list[str]:
-        return []
+    async def close_all(self, code: int, reason: str) -> None:
+        connections = list(self.connections.values())
+        if connections:
+            log.info("closing %d WebSocket(s) with %d", len(connections), code)
+            await asyncio.gather(*(c.close(code, reason) for c in connections))
 
     async def ready(self) -> bool:
-        return True
+        return self.bus.connected.is_set()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- publishing and receiving
+
+    async def publish(self, records: Sequence[EventRecord]) -> None:
+        """Publish committed events; failures are counted and repaired from the event log."""
+        for record in records:
+            try:
+                await self.bus.publish(record.to_json())
+                self.metrics.events_published += 1
+            except Exception as exc:
+                self.metrics.publish_failures += 1
+                log.warning("publish of event %s/%d failed: %r", record.project_id, record.seq, exc)
+                # Local subscribers need not wait for the periodic check.
+                self.sequencer.repair(record.project_id, upto=record.seq)
+
+    def _on_message(self, message: str) -> None:
+        data = orjson.loads(message)
+        kind = data.get("k")
+        if kind == "e":
+            self.metrics.events_received += 1
+            self.sequencer.offer(EventRecord.from_dict(data))
+        elif kind == "m":
+            self._spawn(self._recheck(str(data["p"]), str(data["u"])))
+        elif kind == "pr":
+            self._notify_watchers(set(data.get("r", ())))
+
+    def _deliver(self, record: EventRecord) -> None:
+        self.rooms.deliver(record)
+
+    async def _on_connected(self) -> None:
+        """After (re)connecting: fetch what was missed, re-check who may still see what."""
+        try:
+            await self.sequencer.check()
+            await self._recheck_all()
+        except Exception:
+            log.exception("backfill after broker reconnect failed; the periodic check will retry")
+        self.presence.mark()
+
+    # -- access on open subscriptions
+
+    async def membership_changed(self, project_id: str, user_id: str) -> None:
+        await self._recheck(project_id, user_id)
+        with contextlib.suppress(Exception):
+            await self.bus.publish(orjson.dumps({"k": "m", "p": project_id, "u": user_id}).decode())
+
+    async def _recheck(self, project_id: str, user_id: str) -> None:
+        subs = [s for s in self.rooms.of_user(user_id, project_id) if not s.admin]
+        if not subs:
+            return
+        async with self.db.read() as session:
+            role = await project_repo.get_role(session, project_id=project_id, user_id=user_id)
+        if role is None:
+            for sub in subs:
+                sub.end(Forbidden("you are no longer a member of this project"))
+
+    async def _recheck_all(self) -> None:
+        pairs = {(s.project_id, s.user_id) for s in self.rooms.all()}
+        for project_id, user_id in pairs:
+            await self._recheck(project_id, user_id)
+
+    # -- subscriptions and connections
+
+    def connect(self, connection: LiveConnection) -> None:
+        self.connections[connection.id] = connection
+        self.metrics.connections = len(self.connections)
+        self.presence.mark()
+
+    def disconnect(self, connection: LiveConnection) -> None:
+        if self.connections.pop(connection.id, None) is not None:
+            self.metrics.connections = len(self.connections)
+            self.presence.mark()
+        if connection.expiry is not None:
+            connection.expiry.cancel()
+
+    def expire(self, connection: LiveConnection) -> None:
+        """The connection's token expired: close it with 4403 so the client reconnects."""
+        log.info("token of connection %s (%s) expired; closing", connection.id, connection.user_id)
+        self.metrics.closes[4403] += 1
+        self._spawn(connection.close(4403, "token expired"))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self,
+        *,
+        user_id: str,
+        admin: bool,
+        project_id: str,
+        room: str,
+        operation: str,
+        task_id: str | None = None,
+        types: frozenset[EventType] | None = None,
+        connection: LiveConnection | None = None,
+    ) -> AsyncIterator[LiveSubscription]:
+        sub = LiveSubscription(
+            user_id=user_id,
+            project_id=project_id,
+            room=room,
+            operation=operation,
+            admin=admin,
+            task_id=task_id,
+            types=types,
+            limit=self.settings.subscriber_queue_limit,
+            connection=connection,
+            on_overflow=self._on_overflow,
+        )
+        self.rooms.add(sub)
+        if connection is not None:
+            connection.subscriptions.add(sub)
+        self.metrics.subscriptions[operation] += 1
+        tracked = False
+        try:
+            await self.sequencer.track(project_id)
+            tracked = True
+            self.presence.mark(room)
+            yield sub
+        finally:
+            self.rooms.remove(sub)
+            if connection is not None:
+                connection.subscriptions.discard(sub)
+            self.metrics.subscriptions[operation] -= 1
+            if tracked:
+                self.sequencer.untrack(project_id)
+            self.presence.mark(room)
+
+    def _on_overflow(self, sub: LiveSubscription) -> None:
+        self.metrics.slow_consumer_closes += 1
+        connection = sub.connection
+        if isinstance(connection, LiveConnection):
+            log.warning("closing connection %s of %s: too far behind", connection.id, sub.user_id)
+            self.metrics.closes[CLOSE_TRY_AGAIN_LATER] += 1
+            self._spawn(connection.close(CLOSE_TRY_AGAIN_LATER, "subscriber too far behind"))
+
+    # -- presence
+
+    def snapshot(self) -> InstanceSnapshot:
+        users: dict[str, int] = defaultdict(int)
+        for connection in self.connections.values():
+            users[connection.user_id] += 1
+        return InstanceSnapshot(
+            id=self.instance_id,
+            started_at=self.started_at,
+            connections=len(self.connections),
+            subscriptions=self.rooms.count(),
+            rooms=self.rooms.presence(),
+            users=dict(users),
+        )
 
     async def instances(self) -> list[InstanceSnapshot]:
-        return [InstanceSnapshot(id=self.instance_id, started_at=self.started_at)]
+        return await self.presence.instances()
+
+    async def viewers(self, room: str) -> list[str]:
+        users: set[str] = set()
+        for instance in await self.instances():
+            users.update(u for u, n in instance.rooms.get(room, {}).items() if n > 0)
+        return sorted(users)
+
+    async def _announce_presence(self, rooms: set[str]) -> None:
+        try:
+            await self.bus.publish(orjson.dumps({"k": "pr", "r": sorted(rooms)}).decode())
+        except Exception:
+            self._notify_watchers(rooms)  # at least this instance's watchers hear of it
+
+    def _notify_watchers(self, rooms: set[str]) -> None:
+        for room in rooms:
+            for event in self._watchers.get(room, ()):
+                event.set()
+
+    @contextlib.contextmanager
+    def watch(self, room: str) -> Any:
+        """An asyncio.Event set whenever the room's viewers may have changed."""
+        event = asyncio.Event()
+        self._watchers[room].add(event)
+        try:
+            yield event
+        finally:
+            self._watchers[room].discard(event)
+            if not self._watchers[room]:
+                del self._watchers[room]
 
     def metrics_text(self) -> str:
-        return f"tasklive_events_published_total {self.published}\n"
+        return self.metrics.render()

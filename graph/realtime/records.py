@@ -41,6 +41,7 @@ class EventRecord:
         """The broadcast message: a `str`, which every broadcaster backend accepts."""
         return orjson.dumps(
             {
+                "k": "e",
                 "p": self.project_id,
                 "s": self.seq,
                 "t": self.task_id,
@@ -55,7 +56,10 @@ class EventRecord:
 
     @classmethod
     def from_json(cls, message: str | bytes) -> EventRecord:
-        data = orjson.loads(message)
+        return cls.from_dict(orjson.loads(message))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EventRecord:
         return cls(
             project_id=data["p"],
             seq=int(data["s"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
@@ -11,11 +12,12 @@ from graph.resolvers import events as event_resolvers
 from graph.resolvers import presence as presence_resolvers
 from graph.resolvers import projects as project_resolvers
 from graph.resolvers import stats as stats_resolvers
+from graph.resolvers import subscriptions as subscription_resolvers
 from graph.resolvers import tasks as task_resolvers
 from graph.resolvers import users as user_resolvers
 from graph.schema.events import TaskCreatedEvent, TaskDeletedEvent, TaskEvent, TaskUpdatedEvent
 from graph.schema.project import Project, ProjectMember
-from graph.schema.stats import RealtimeStats
+from graph.schema.stats import RealtimeStats, ViewersChangedEvent
 from graph.schema.task import Task, TaskConnection
 from graph.schema.user import User
 from graph.settings import Settings
@@ -57,6 +59,26 @@ class Mutation:
     delete_task: strawberry.ID = strawberry.mutation(resolver=task_resolvers.delete_task)
 
 
+@strawberry.type
+class Subscription:
+    task_updated: AsyncGenerator[TaskUpdatedEvent, None] = strawberry.subscription(
+        resolver=subscription_resolvers.task_updated, description="One task's room."
+    )
+    task_created: AsyncGenerator[TaskCreatedEvent, None] = strawberry.subscription(
+        resolver=subscription_resolvers.task_created
+    )
+    task_deleted: AsyncGenerator[TaskDeletedEvent, None] = strawberry.subscription(
+        resolver=subscription_resolvers.task_deleted
+    )
+    task_events: AsyncGenerator[TaskEvent, None] = strawberry.subscription(
+        resolver=subscription_resolvers.task_events, description="A project's room: every event."
+    )
+    viewers_changed: AsyncGenerator[ViewersChangedEvent, None] = strawberry.subscription(
+        resolver=subscription_resolvers.viewers_changed,
+        description="Exactly one argument; the current list first, then each change.",
+    )
+
+
 class TaskliveSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Silence Strawberry's per-error traceback: `ErrorCodes` logs the unexpected ones."""
@@ -68,6 +90,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return TaskliveSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[TaskCreatedEvent, TaskUpdatedEvent, TaskDeletedEvent],
         extensions=build_extensions(settings or Settings()),
     )

@@ -1,0 +1,142 @@
+"""Rooms (`task:<id>`, `project:<id>`) and their subscribers' bounded queues: local fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+
+from db.models import EventType
+from graph.errors import TaskliveError
+from graph.realtime.records import EventRecord
+
+
+class SlowConsumer(TaskliveError):
+    code = "SLOW_CONSUMER"
+
+
+class LiveSubscription:
+    """One subscription's place in a room: a bounded queue of events, and its fate."""
+
+    __slots__ = (
+        "_ready",
+        "admin",
+        "connection",
+        "ended",
+        "limit",
+        "on_overflow",
+        "operation",
+        "project_id",
+        "queue",
+        "room",
+        "task_id",
+        "types",
+        "user_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        user_id: str,
+        project_id: str,
+        room: str,
+        operation: str,
+        admin: bool = False,
+        task_id: str | None = None,
+        types: frozenset[EventType] | None = None,
+        limit: int = 1000,
+        connection: object | None = None,
+        on_overflow: Callable[[LiveSubscription], None] | None = None,
+    ) -> None:
+        self.user_id = user_id
+        self.admin = admin
+        self.project_id = project_id
+        self.room = room
+        self.operation = operation
+        self.task_id = task_id
+        self.types = types
+        self.limit = limit
+        self.connection = connection
+        self.on_overflow = on_overflow
+        self.queue: deque[tuple[EventRecord, float]] = deque()
+        self.ended: TaskliveError | None = None
+        self._ready = asyncio.Event()
+
+    def push(self, record: EventRecord, received_at: float) -> bool:
+        if self.ended is not None:
+            return False
+        if self.types is not None and record.type not in self.types:
+            return False
+        if len(self.queue) >= self.limit:
+            self.end(SlowConsumer("the subscriber fell too far behind; reconnect and resume"))
+            if self.on_overflow is not None:
+                self.on_overflow(self)
+            return False
+        self.queue.append((record, received_at))
+        self._ready.set()
+        return True
+
+    def end(self, error: TaskliveError) -> None:
+        """End the subscription with `error`, ahead of anything still queued."""
+        if self.ended is None:
+            self.ended = error
+            self.queue.clear()
+            self._ready.set()
+
+    async def next(self) -> tuple[EventRecord, float]:
+        while not self.queue:
+            if self.ended is not None:
+                raise self.ended
+            self._ready.clear()
+            await self._ready.wait()
+        if self.ended is not None:
+            raise self.ended
+        return self.queue.popleft()
+
+
+class RoomRegistry:
+    def __init__(self) -> None:
+        self.rooms: dict[str, set[LiveSubscription]] = defaultdict(set)
+
+    def add(self, sub: LiveSubscription) -> None:
+        self.rooms[sub.room].add(sub)
+
+    def remove(self, sub: LiveSubscription) -> None:
+        members = self.rooms.get(sub.room)
+        if members is not None:
+            members.discard(sub)
+            if not members:
+                del self.rooms[sub.room]
+
+    def deliver(self, record: EventRecord) -> int:
+        """Push an event to every subscriber of its project's and its task's rooms."""
+        received_at = time.monotonic()
+        delivered = 0
+        for room in (f"project:{record.project_id}", f"task:{record.task_id}"):
+            for sub in list(self.rooms.get(room, ())):
+                delivered += sub.push(record, received_at)
+        return delivered
+
+    def of_user(self, user_id: str, project_id: str) -> Iterable[LiveSubscription]:
+        for members in list(self.rooms.values()):
+            for sub in list(members):
+                if sub.user_id == user_id and sub.project_id == project_id:
+                    yield sub
+
+    def all(self) -> Iterable[LiveSubscription]:
+        for members in list(self.rooms.values()):
+            yield from list(members)
+
+    def presence(self) -> dict[str, dict[str, int]]:
+        """room -> user id -> that user's subscriptions in the room."""
+        result: dict[str, dict[str, int]] = {}
+        for room, members in self.rooms.items():
+            users: dict[str, int] = defaultdict(int)
+            for sub in members:
+                users[sub.user_id] += 1
+            result[room] = dict(users)
+        return result
+
+    def count(self) -> int:
+        return sum(len(m) for m in self.rooms.values())
