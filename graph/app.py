@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from db.migrate import schema_state, upgrade
 from db.session import Database
+from graph import shutdown as graceful
 from graph.auth import TokenVerifier
 from graph.context import Services
 from graph.logs import configure_logging
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         await prepare_database(settings, db)
         await services.realtime.start()
+        graceful.install(services.realtime, grace=settings.shutdown_grace_seconds)
         pruner = asyncio.create_task(
             run_pruner(db, retention=timedelta(hours=settings.event_retention_hours))
         )

@@ -100,27 +100,51 @@ class TokenVerifier:
                 signing_key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
             except jwt.PyJWTError as exc:
                 raise Unauthenticated(f"no signing key for token: {exc}") from exc
-            return signing_key.key
+            # The PyJWK, not its raw key: pyjwt then refuses a token whose `alg` does not fit
+            # the key its `kid` names (a raw key of the wrong type raises TypeError, a 500).
+            return signing_key
         if self._settings.jwt_public_key:
             return self._settings.jwt_public_key
         return self._settings.jwt_secret
 
 
+def _storable_text(value: object) -> str | None:
+    """`value` if it is text both databases store (PostgreSQL refuses NUL; lone surrogates
+    cannot be encoded), else None."""
+    if not isinstance(value, str) or "\x00" in value:
+        return None
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def _expiry(exp: object) -> datetime | None:
+    """`exp` read as pyjwt validated it (`int(exp)`); None when absent or past year 9999."""
+    if not isinstance(exp, int | float | str):
+        return None
+    try:
+        return datetime.fromtimestamp(int(exp), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub.strip() or len(sub) > 255:
+    sub = _storable_text(claims.get("sub"))
+    if sub is None or not sub.strip() or len(sub) > 255:
         raise Unauthenticated("token has no usable `sub`")
     roles = claims.get("roles")
     is_admin = claims.get("role") == "admin" or (isinstance(roles, list) and "admin" in roles)
-    exp = claims.get("exp")
-    name = claims.get("name")
-    email = claims.get("email")
+    # A name or email that cannot be stored is ignored, like one that is not a string.
+    name = _storable_text(claims.get("name"))
+    email = _storable_text(claims.get("email"))
     return Principal(
         user_id=sub,
-        name=name[:255] if isinstance(name, str) else None,
-        email=email[:320] if isinstance(email, str) else None,
+        name=name[:255] if name is not None else None,
+        email=email[:320] if email is not None else None,
         is_admin=is_admin,
-        expires_at=datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None,
+        expires_at=_expiry(claims.get("exp")),
     )
 
 

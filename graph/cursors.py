@@ -1,13 +1,17 @@
-"""Opaque cursors: task pages (created_at, id) and event positions (project, seq)."""
+"""Opaque cursors: task pages (created_at, id) and event positions (project, seq); client ids
+and text checked before they reach the database."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from graph.errors import BadUserInput
+
+MAX_SEQ = 2**63 - 1
+MAX_USER_ID = 255
 
 
 def _encode(raw: str) -> str:
@@ -34,7 +38,9 @@ def decode_task_cursor(value: str, *, field: str = "after") -> tuple[datetime, s
     try:
         created_at = datetime.fromisoformat(parts[1])
         uuid.UUID(parts[2])
-    except ValueError as exc:
+        # Converting now, not in the query, so that an offset past year 1 or 9999 is refused here.
+        created_at = created_at.astimezone(UTC) if created_at.tzinfo else created_at
+    except (ValueError, OverflowError) as exc:
         raise BadUserInput("malformed cursor", field=field) from exc
     if created_at.tzinfo is None:
         raise BadUserInput("malformed cursor", field=field)
@@ -48,7 +54,13 @@ def encode_event_cursor(project_id: str, seq: int) -> str:
 def decode_event_cursor(value: str, *, project_id: str, field: str = "after") -> int:
     """The sequence number in an event cursor, which must belong to `project_id`."""
     parts = _decode(value, field=field).split("|")
-    if len(parts) != 3 or parts[0] != "e" or not parts[2].isdigit():
+    # isdigit() alone accepts digits such as "²" that int() refuses; a seq is a BIGINT.
+    if (
+        len(parts) != 3
+        or parts[0] != "e"
+        or not (parts[2].isascii() and parts[2].isdigit())
+        or int(parts[2]) > MAX_SEQ
+    ):
         raise BadUserInput("malformed cursor", field=field)
     if parts[1] != project_id:
         raise BadUserInput("cursor belongs to another project", field=field)
@@ -61,3 +73,21 @@ def parse_uuid(value: str, *, field: str) -> str:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError) as exc:
         raise BadUserInput(f"`{field}` is not a valid id", field=field) from exc
+
+
+def check_text(value: str, *, field: str) -> str:
+    """Text the databases can store: no NUL (PostgreSQL refuses it) and no lone surrogates."""
+    if "\x00" in value:
+        raise BadUserInput(f"`{field}` must not contain NUL characters", field=field)
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise BadUserInput(f"`{field}` is not valid Unicode text", field=field) from exc
+    return value
+
+
+def parse_user_id(value: str, *, field: str) -> str:
+    """User ids are the `sub` of tokens: 1 to 255 characters of text."""
+    if not 1 <= len(value) <= MAX_USER_ID:
+        raise BadUserInput(f"`{field}` is not a valid user id", field=field)
+    return check_text(value, field=field)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
 from graphql.language import ArgumentNode, DocumentNode, ObjectFieldNode, Visitor, visit
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -31,7 +33,15 @@ _BAD_INPUT_MARKERS = (
     "does not exist in",
     "of required type",
     "was not provided",
+    "is not defined by type",
+    "has invalid value",
 )
+# "Variable '$i' has invalid value at .status: ..." names the variable and the path in it;
+# "...to include required field 'title'..." or "...unknown field 'bogus'..." one more step.
+_VARIABLE_ERROR = re.compile(
+    r"^Variable '\$(?P<name>\w+)' (?:has|got) invalid value(?: at (?P<path>[.\[][^:\s]*))?"
+)
+_NAMED_FIELD = re.compile(r"include (?:required|unknown) field '(?P<field>\w+)'")
 
 
 class _ArgumentPaths(Visitor):
@@ -56,7 +66,11 @@ class _ArgumentPaths(Visitor):
 def _field_of(error: GraphQLError, document: DocumentNode | None) -> str | None:
     message = error.message
     if message.startswith("Variable '$"):
-        return message.split("'")[1].lstrip("$")
+        variable = _VARIABLE_ERROR.match(message)
+        if variable is None:
+            return message.split("'")[1].lstrip("$")
+        named = _NAMED_FIELD.search(message, variable.end())
+        return variable["name"] + (variable["path"] or "") + (f".{named['field']}" if named else "")
     if document is None or not error.nodes:
         return None
     node = error.nodes[0]
@@ -96,7 +110,9 @@ class ErrorCodes(SchemaExtension):
         original = error.original_error
         if isinstance(original, TaskliveError):
             return error
-        if original is None:
+        # Before execution (no path) a wrapped GraphQLError is the client's fault: a variable
+        # that does not coerce to its type (an unknown enum value, a too-large Int, ...).
+        if original is None or (isinstance(original, GraphQLError) and not error.path):
             extensions = dict(error.extensions or {})
             if "code" not in extensions:
                 if error.message.startswith("Syntax Error"):
@@ -128,19 +144,21 @@ class ErrorCodes(SchemaExtension):
 def build_extensions(settings: Settings) -> list[Any]:
     """The schema's extensions, as classes or factories, from the settings."""
 
-    def depth_limiter() -> QueryDepthLimiter:
-        return QueryDepthLimiter(
+    # The limiters' rule classes are built once: a limiter built per request makes new rule
+    # classes, which are part of the validation cache's key, so the cache would never hit.
+    limit_rules = [
+        *QueryDepthLimiter(
             max_depth=settings.max_query_depth,
             should_ignore=lambda ignore: ignore.field_name.startswith("__"),
-        )
-
+        ).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
         ErrorCodes,
         lambda: ParserCache(maxsize=settings.document_cache_size),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ValidationCache(maxsize=settings.document_cache_size),
-        depth_limiter,
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(limit_rules),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

@@ -44,10 +44,13 @@ class Settings(BaseSettings):
     subscriber_queue_limit: int = 1000
     connection_init_timeout_seconds: float = 10.0
     max_subscriptions_per_connection: int = 100
+    max_connections_per_user: int = 100
     ws_ping_interval_seconds: float = 20.0
     ws_ping_timeout_seconds: float = 20.0
     ws_max_message_bytes: int = 64 * 1024
     shutdown_grace_seconds: float = 10.0
+    presence_ttl_seconds: float = 15.0
+    gap_check_interval_seconds: float = 2.0
     log_sql: bool = Field(default=False)
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ import orjson
 from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -20,10 +21,11 @@ from strawberry.subscriptions import (
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context, Services
-from graph.errors import TaskliveError
+from graph.errors import TaskliveError, Unauthenticated
 from graph.identity import authenticate
 from graph.logs import current_request
 from graph.realtime.hub import LiveConnection
+from graph.ws_legacy import LegacyGraphQLWSHandler
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ def token_from_params(params: object) -> object:
 
 
 class TaskliveGraphQL(GraphQL[Context, None]):
+    graphql_ws_handler_class = LegacyGraphQLWSHandler
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
         from graph.schema.root import build_schema
 
@@ -82,19 +86,21 @@ class TaskliveGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the socket from its `connection_init` payload; refuse with 4403."""
+        hub = self.services.realtime
         try:
             principal = await authenticate(
                 self.services, token_from_params(context.connection_params)
             )
+            if principal is None:
+                raise Unauthenticated("no token in the connection_init payload")
         except TaskliveError as exc:
-            log.info("WebSocket token refused: %s", exc)
-            self.services.realtime.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
-            await context.request.close(code=CLOSE_TOKEN_REFUSED, reason="Forbidden")
-            return NOT_SET
-        if principal is None:
-            self.services.realtime.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
-            await context.request.close(code=CLOSE_TOKEN_REFUSED, reason="Forbidden: no token")
-            return NOT_SET
+            log.info("WebSocket refused: %s", exc)
+            hub.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
+            raise ConnectionRejectionError({"message": str(exc)}) from exc
+        limit = self.services.settings.max_connections_per_user
+        if sum(c.user_id == principal.user_id for c in hub.connections.values()) >= limit:
+            hub.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
+            raise ConnectionRejectionError({"message": f"more than {limit} connections"})
         context.set_principal(principal)
         record = current_request.get()
         if record is not None:
@@ -107,13 +113,10 @@ class TaskliveGraphQL(GraphQL[Context, None]):
 
         connection = LiveConnection(user_id=principal.user_id, close=close)
         context.connection = connection
-        hub = self.services.realtime
         hub.connect(connection)
         if principal.expires_at is not None:
             delay = max(0.0, principal.expires_at.timestamp() - time.time())
-            connection.expiry = asyncio.get_running_loop().call_later(
-                delay, lambda: hub.expire(connection)
-            )
+            connection.expiry = asyncio.get_running_loop().call_later(delay, hub.expire, connection)
         return NOT_SET
 
     async def run(
@@ -121,6 +124,9 @@ class TaskliveGraphQL(GraphQL[Context, None]):
     ) -> Any:
         if not isinstance(request, WebSocket):
             return await super().run(request, context=context, root_value=root_value)
+        if self.services.realtime.shutting_down:
+            await request.close(code=1001)  # refuses the handshake; the client goes elsewhere
+            return request
         ws_context = await self.get_context(request, response=request)
         try:
             return await super().run(request, context=ws_context, root_value=root_value)

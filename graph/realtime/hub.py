@@ -9,7 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
@@ -53,8 +53,6 @@ class LiveConnection:
 
 
 class RealtimeHub:
-    running: ClassVar[set[RealtimeHub]] = set()
-
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
@@ -65,7 +63,13 @@ class RealtimeHub:
         self.connections: dict[str, LiveConnection] = {}
         self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.sequencer = ProjectSequencer(db, deliver=self._deliver, metrics=self.metrics)
+        self.shutting_down = False
+        self.sequencer = ProjectSequencer(
+            db,
+            deliver=self._deliver,
+            metrics=self.metrics,
+            check_interval=settings.gap_check_interval_seconds,
+        )
         self.bus = EventBus(
             settings.broadcast_url,
             instance_id=self.instance_id,
@@ -78,6 +82,8 @@ class RealtimeHub:
             instance_id=self.instance_id,
             local=self.snapshot,
             on_changed=self._announce_presence,
+            ttl=settings.presence_ttl_seconds,
+            refresh=settings.presence_ttl_seconds / 3,
         )
 
     # -- lifecycle
@@ -88,10 +94,9 @@ class RealtimeHub:
         self.sequencer.start()
         self.presence.start()
         await self.bus.start()
-        RealtimeHub.running.add(self)
 
     async def stop(self) -> None:
-        RealtimeHub.running.discard(self)
+        self.shutting_down = True
         await self.close_all(CLOSE_GOING_AWAY, "server shutting down")
         await self.presence.stop()
         await self.bus.stop()
@@ -108,7 +113,7 @@ class RealtimeHub:
     async def ready(self) -> bool:
         return self.bus.connected.is_set()
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -134,7 +139,7 @@ class RealtimeHub:
             self.metrics.events_received += 1
             self.sequencer.offer(EventRecord.from_dict(data))
         elif kind == "m":
-            self._spawn(self._recheck(str(data["p"]), str(data["u"])))
+            self.spawn(self._recheck(str(data["p"]), str(data["u"])))
         elif kind == "pr":
             self._notify_watchers(set(data.get("r", ())))
 
@@ -190,7 +195,7 @@ class RealtimeHub:
         """The connection's token expired: close it with 4403 so the client reconnects."""
         log.info("token of connection %s (%s) expired; closing", connection.id, connection.user_id)
         self.metrics.closes[4403] += 1
-        self._spawn(connection.close(4403, "token expired"))
+        self.spawn(connection.close(4403, "token expired"))
 
     @contextlib.asynccontextmanager
     async def subscribe(
@@ -242,7 +247,7 @@ class RealtimeHub:
         if isinstance(connection, LiveConnection):
             log.warning("closing connection %s of %s: too far behind", connection.id, sub.user_id)
             self.metrics.closes[CLOSE_TRY_AGAIN_LATER] += 1
-            self._spawn(connection.close(CLOSE_TRY_AGAIN_LATER, "subscriber too far behind"))
+            self.spawn(connection.close(CLOSE_TRY_AGAIN_LATER, "subscriber too far behind"))
 
     # -- presence
 

@@ -8,7 +8,7 @@ from db.models import ProjectRole
 from db.repositories import projects as project_repo
 from db.repositories import users as user_repo
 from graph.context import Info
-from graph.cursors import parse_uuid
+from graph.cursors import check_text, parse_user_id, parse_uuid
 from graph.errors import BadUserInput, NotFound
 from graph.permissions import require_owner, require_read
 from graph.schema.project import Project, ProjectMember
@@ -44,6 +44,7 @@ async def create_project(info: Info, name: str) -> Project:
     clean = name.strip()
     if not 1 <= len(clean) <= MAX_NAME:
         raise BadUserInput(f"name must be 1 to {MAX_NAME} characters", field="name")
+    check_text(clean, field="name")
     async with ctx.db.write() as session:
         model = await project_repo.create(session, name=clean, owner_id=user.user_id)
     return Project.from_model(model)
@@ -57,6 +58,7 @@ async def add_project_member(
 ) -> ProjectMember:
     ctx = info.context
     pid = parse_uuid(project_id, field="projectId")
+    parse_user_id(user_id, field="userId")
     await require_owner(ctx, pid)
     new_role = role or ProjectRole.MEMBER
     async with ctx.db.write() as session:
@@ -85,6 +87,7 @@ async def remove_project_member(
 ) -> bool:
     ctx = info.context
     pid = parse_uuid(project_id, field="projectId")
+    parse_user_id(user_id, field="userId")
     await require_owner(ctx, pid)
     async with ctx.db.write() as session:
         await project_repo.lock(session, project_id=pid)

@@ -14,7 +14,13 @@ from db.repositories import events as event_repo
 from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from graph.context import Context, Info
-from graph.cursors import decode_task_cursor, encode_task_cursor, parse_uuid
+from graph.cursors import (
+    check_text,
+    decode_task_cursor,
+    encode_task_cursor,
+    parse_user_id,
+    parse_uuid,
+)
 from graph.errors import BadUserInput, Conflict, NotFound
 from graph.permissions import require_read, require_write
 from graph.realtime.records import EventRecord
@@ -38,13 +44,15 @@ def clean_title(value: str, *, field: str) -> str:
     title = value.strip()
     if not 1 <= len(title) <= MAX_TITLE:
         raise BadUserInput(f"title must be 1 to {MAX_TITLE} characters", field=field)
-    return title
+    return check_text(title, field=field)
 
 
 def clean_description(value: str | None, *, field: str) -> str | None:
-    if value is not None and len(value) > MAX_DESCRIPTION:
+    if value is None:
+        return None
+    if len(value) > MAX_DESCRIPTION:
         raise BadUserInput(f"description must be at most {MAX_DESCRIPTION} characters", field=field)
-    return value
+    return check_text(value, field=field)
 
 
 def page_size(ctx: Context, first: int | None, *, field: str = "first") -> int:
@@ -71,6 +79,8 @@ async def task_page(
 ) -> TaskConnection:
     ctx = info.context
     project_id = parse_uuid(project_id, field="projectId")
+    if assignee_id is not None:
+        assignee_id = parse_user_id(assignee_id, field="assigneeId")
     size = page_size(ctx, first)
     position = decode_task_cursor(after) if after is not None else None
     await require_read(ctx, project_id)
@@ -143,6 +153,7 @@ async def _check_assignee(
 ) -> str | None:
     if assignee_id is None:
         return None
+    assignee_id = parse_user_id(assignee_id, field=field)
     if await project_repo.get_role(session, project_id=project_id, user_id=assignee_id) is None:
         raise BadUserInput("the assignee must be a member of the project", field=field)
     return assignee_id

@@ -1,0 +1,262 @@
+"""Subscriptions on one server: payloads, order, resume, revocation, deleted tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from tests.support.client import GraphQLClient, World
+from tests.support.servers import ServerProcess
+from tests.support.ws import LEGACY_WS, connect
+
+TASK_UPDATED = """
+subscription($t: ID!, $a: String) {
+  taskUpdated(taskId: $t, after: $a) {
+    cursor occurredAt taskId projectId previousStatus changedFields
+    task { id status version title }
+    updatedBy { id name }
+  }
+}"""
+TASK_EVENTS = """
+subscription($p: ID!, $a: String) {
+  taskEvents(projectId: $p, after: $a) {
+    __typename cursor taskId
+    ... on TaskUpdatedEvent { task { version status } }
+    ... on TaskCreatedEvent { task { title } }
+  }
+}"""
+SET_STATUS = """
+mutation($id: ID!, $s: TaskStatus!) { updateTaskStatus(id: $id, status: $s) { version } }"""
+STATUSES = ["IN_PROGRESS", "COMPLETED", "PENDING", "CANCELLED"]
+
+
+async def set_status(world: World, task_id: str, status: str, role: str = "member") -> int:
+    data = await world.client.data(
+        SET_STATUS, {"id": task_id, "s": status}, token=world.tokens[role]
+    )
+    version: int = data["updateTaskStatus"]["version"]
+    return version
+
+
+async def wait_for_viewers(gql: GraphQLClient, world: World, task_id: str, count: int) -> None:
+    """Until `usersInTask` lists `count` users (subscriptions register asynchronously)."""
+    for _ in range(200):
+        data = await gql.data(
+            "query($t: ID!) { usersInTask(taskId: $t) { id } }",
+            {"t": task_id},
+            token=world.tokens["owner"],
+        )
+        if len(data["usersInTask"]) >= count:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"fewer than {count} viewers of {task_id}")
+
+
+async def test_task_updated_reaches_another_user_with_the_full_payload(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task("Write docs")
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await wait_for_viewers(gql, world, task["id"], 1)
+        await set_status(world, task["id"], "IN_PROGRESS")
+        event = (await ws.next_data(op))["taskUpdated"]
+    assert event["task"] == {
+        "id": task["id"],
+        "status": "IN_PROGRESS",
+        "version": 2,
+        "title": "Write docs",
+    }
+    assert event["previousStatus"] == "PENDING"
+    assert event["changedFields"] == ["status"]
+    assert event["updatedBy"] == {"id": world.ids["member"], "name": "Member"}
+    assert event["projectId"] == world.project_id and event["taskId"] == task["id"]
+    assert event["cursor"] and event["occurredAt"].endswith("+00:00")
+
+
+async def test_events_arrive_in_order_exactly_once(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await wait_for_viewers(gql, world, task["id"], 1)
+        for i in range(20):
+            await set_status(world, task["id"], STATUSES[i % 4])
+        versions = [(await ws.next_data(op))["taskUpdated"]["task"]["version"] for _ in range(20)]
+        assert versions == list(range(2, 22))
+        # Nothing more arrives: each change was delivered once.
+        await set_status(world, task["id"], "COMPLETED")
+        assert (await ws.next_data(op))["taskUpdated"]["task"]["version"] == 22
+
+
+async def test_project_subscriptions_see_creates_and_deletes(
+    server: ServerProcess, world: World
+) -> None:
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        created = await ws.subscribe(
+            "subscription($p: ID!) { taskCreated(projectId: $p) { task { id title } createdBy { id } } }",
+            {"p": world.project_id},
+        )
+        deleted = await ws.subscribe(
+            "subscription($p: ID!) { taskDeleted(projectId: $p) { taskId deletedBy { id } } }",
+            {"p": world.project_id},
+        )
+        everything = await ws.subscribe(TASK_EVENTS, {"p": world.project_id})
+        await wait_for_project_viewers(world, 1)
+        task = await world.create_task("new one")
+        await world.client.data(
+            "mutation($id: ID!) { deleteTask(id: $id) }",
+            {"id": task["id"]},
+            token=world.tokens["member"],
+        )
+        got: dict[str, list[dict[str, Any]]] = {created: [], deleted: [], everything: []}
+        for _ in range(4):
+            message = await ws.recv()
+            assert message["type"] == "next", message
+            got[message["id"]].append(message["payload"]["data"])
+    assert got[created] == [
+        {
+            "taskCreated": {
+                "task": {"id": task["id"], "title": "new one"},
+                "createdBy": {"id": world.ids["owner"]},
+            }
+        }
+    ]
+    assert got[deleted] == [
+        {"taskDeleted": {"taskId": task["id"], "deletedBy": {"id": world.ids["member"]}}}
+    ]
+    kinds = [e["taskEvents"]["__typename"] for e in got[everything]]
+    assert kinds == ["TaskCreatedEvent", "TaskDeletedEvent"]
+
+
+async def wait_for_project_viewers(world: World, count: int) -> None:
+    for _ in range(200):
+        data = await world.client.data(
+            "query($p: ID!) { project(id: $p) { viewers { id } } }",
+            {"p": world.project_id},
+            token=world.tokens["owner"],
+        )
+        if len(data["project"]["viewers"]) >= count:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("viewers did not appear")
+
+
+async def test_task_updated_ends_with_not_found_when_the_task_is_deleted(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await wait_for_viewers(gql, world, task["id"], 1)
+        await gql.data(
+            "mutation($id: ID!) { deleteTask(id: $id) }",
+            {"id": task["id"]},
+            token=world.tokens["owner"],
+        )
+        message = await ws.recv()
+        assert message["id"] == op
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+        assert (await ws.recv())["type"] == "complete"
+
+
+async def test_resume_after_a_disconnect_delivers_every_missed_event_once(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await wait_for_viewers(gql, world, task["id"], 1)
+        await set_status(world, task["id"], "IN_PROGRESS")
+        cursor = (await ws.next_data(op))["taskUpdated"]["cursor"]
+    for status in ["COMPLETED", "PENDING", "IN_PROGRESS"]:  # missed while away
+        await set_status(world, task["id"], status)
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"], "a": cursor})
+        replayed = [(await ws.next_data(op))["taskUpdated"]["task"]["version"] for _ in range(3)]
+        await set_status(world, task["id"], "COMPLETED")
+        live = (await ws.next_data(op))["taskUpdated"]["task"]["version"]
+    assert replayed == [3, 4, 5]
+    assert live == 6
+
+
+async def test_resume_while_writes_continue_has_no_gap_and_no_duplicate(
+    server: ServerProcess, world: World
+) -> None:
+    tasks = [await world.create_task(f"t{i}") for i in range(5)]
+    first = await world.client.data(
+        "query($p: ID!) { taskEvents(projectId: $p) { cursor } }",
+        {"p": world.project_id},
+        token=world.tokens["viewer"],
+    )
+    cursor = first["taskEvents"][0]["cursor"]  # after the first create: 4 creates to replay
+
+    async def writer() -> None:
+        for i in range(30):
+            await set_status(world, tasks[i % 5]["id"], STATUSES[i % 4])
+
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        writing = asyncio.create_task(writer())
+        op = await ws.subscribe(TASK_EVENTS, {"p": world.project_id, "a": cursor})
+        await writing
+        log = await world.client.data(
+            "query($p: ID!) { taskEvents(projectId: $p, first: 100) { cursor } }",
+            {"p": world.project_id},
+            token=world.tokens["viewer"],
+        )
+        expected = [e["cursor"] for e in log["taskEvents"]][1:]
+        assert len(expected) >= 4 + 25
+        cursors = [(await ws.next_data(op))["taskEvents"]["cursor"] for _ in expected]
+        with contextlib.suppress(TimeoutError):
+            extra = await ws.recv(timeout=0.3)
+            raise AssertionError(f"an event beyond the log: {extra}")
+    assert cursors == expected
+
+
+async def test_a_removed_member_is_cut_off_at_once_with_forbidden(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        other = await ws.subscribe(TASK_EVENTS, {"p": world.project_id})
+        await wait_for_viewers(gql, world, task["id"], 1)
+        await gql.data(
+            "mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) }",
+            {"p": world.project_id, "u": world.ids["viewer"]},
+            token=world.tokens["owner"],
+        )
+        ended: dict[str, list[str]] = {op: [], other: []}
+        for _ in range(4):
+            message = await ws.recv()
+            ended[message["id"]].append(message["type"])
+            if message["type"] == "next":
+                assert message["payload"]["data"] is None
+                assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert ended == {op: ["next", "complete"], other: ["next", "complete"]}
+        # Later changes reach nobody on this socket.
+        await set_status(world, task["id"], "COMPLETED")
+        async with connect(server.ws_url, token=world.tokens["member"]) as probe:
+            probe_op = await probe.subscribe(TASK_UPDATED, {"t": task["id"]})
+            await wait_for_viewers(gql, world, task["id"], 1)
+            await set_status(world, task["id"], "PENDING")
+            await probe.next_data(probe_op)
+        try:
+            extra = await ws.recv(timeout=0.2)
+        except TimeoutError:
+            extra = None
+        assert extra is None
+
+
+async def test_legacy_protocol_delivers_after_connection_init(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=LEGACY_WS) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await wait_for_viewers(gql, world, task["id"], 1)
+        await set_status(world, task["id"], "IN_PROGRESS")
+        assert (await ws.next_data(op))["taskUpdated"]["task"]["version"] == 2
