@@ -96,7 +96,8 @@ async def test_project_subscriptions_see_creates_and_deletes(
 ) -> None:
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         created = await ws.subscribe(
-            "subscription($p: ID!) { taskCreated(projectId: $p) { task { id title } createdBy { id } } }",
+            "subscription($p: ID!) { taskCreated(projectId: $p) "
+            "{ task { id title } createdBy { id } } }",
             {"p": world.project_id},
         )
         deleted = await ws.subscribe(
