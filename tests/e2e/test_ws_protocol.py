@@ -1,0 +1,191 @@
+"""WebSocket protocol rules on both protocols: auth at connection_init and close codes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from tests.support.client import GraphQLClient, World, token
+from tests.support.servers import ServerProcess, make_server
+from tests.support.ws import LEGACY_WS, TRANSPORT_WS, connect
+
+PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
+TASK_UPDATED = "subscription($t: ID!) { taskUpdated(taskId: $t) { task { version } } }"
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server with a 1 s connection_init wait and 2 connections per user."""
+    tmp: Path = tmp_path_factory.mktemp("strict")
+    proc = make_server(
+        tmp,
+        f"sqlite+aiosqlite:///{tmp}/t.db",
+        CONNECTION_INIT_TIMEOUT_SECONDS="1",
+        MAX_CONNECTIONS_PER_USER="2",
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"authorization": "Bearer not-a-jwt"},
+        {"authorization": "Bearer " + token("x", ttl=timedelta(seconds=-10))},
+        {"token": 12345},
+    ],
+    ids=["missing", "garbage", "expired", "not-a-string"],
+)
+async def test_a_refused_token_closes_with_4403_before_ack(
+    server: ServerProcess, protocol: str, payload: dict[str, object]
+) -> None:
+    async with connect(server.ws_url, protocol=protocol, init=False) as ws:
+        await ws.send({"type": "connection_init", "payload": payload})
+        assert await ws.closed_with() == 4403
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("key", ["authorization", "Authorization", "token"])
+async def test_every_token_key_is_accepted(server: ServerProcess, protocol: str, key: str) -> None:
+    value = token("keys-user", name="Keys")
+    async with connect(server.ws_url, protocol=protocol, init=False) as ws:
+        ack = await ws.init({key: value if key == "token" else f"Bearer {value}"})
+        assert ack["type"] == "connection_ack"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_subscribe_before_connection_init_closes_with_4401(
+    server: ServerProcess, world: World, protocol: str
+) -> None:
+    task = await world.create_task()
+    async with connect(server.ws_url, protocol=protocol, init=False) as ws:
+        await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        assert await ws.closed_with() == 4401
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_second_connection_init_closes_with_4429(
+    server: ServerProcess, world: World, protocol: str
+) -> None:
+    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as ws:
+        await ws.send({"type": "connection_init", "payload": {"token": world.tokens["viewer"]}})
+        assert await ws.closed_with() == 4429
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_no_connection_init_in_time_closes_with_4408(
+    strict_server: ServerProcess, protocol: str
+) -> None:
+    async with connect(strict_server.ws_url, protocol=protocol, init=False) as ws:
+        assert await ws.closed_with(timeout=5) == 4408
+
+
+async def test_duplicate_operation_id_closes_with_4409(server: ServerProcess, world: World) -> None:
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        await ws.subscribe(TASK_UPDATED, {"t": task["id"]}, op_id="same")
+        await ws.subscribe(TASK_UPDATED, {"t": task["id"]}, op_id="same")
+        assert await ws.closed_with() == 4409
+
+
+async def test_malformed_message_closes_with_4400(server: ServerProcess, world: World) -> None:
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        await ws.send({"type": "subscribe", "id": "1"})  # no payload
+        assert await ws.closed_with() == 4400
+
+
+async def test_a_subscription_to_another_projects_task_is_forbidden(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task("secret")
+    async with connect(server.ws_url, token=world.tokens["outsider"]) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        message = await ws.recv()
+        assert message["id"] == op
+        errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+        assert errors[0]["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND")
+        assert "secret" not in str(message)
+
+
+async def test_connections_per_user_are_limited(strict_server: ServerProcess) -> None:
+    user = token("busy-user")
+    async with (
+        connect(strict_server.ws_url, token=user),
+        connect(strict_server.ws_url, token=user),
+        connect(strict_server.ws_url, init=False) as third,
+    ):
+        await third.send({"type": "connection_init", "payload": {"token": user}})
+        assert await third.closed_with() == 4403
+
+
+async def test_a_websocket_from_a_foreign_origin_is_refused(server: ServerProcess) -> None:
+    with pytest.raises(websockets.InvalidStatus):
+        async with connect(server.ws_url, init=False, origin="http://evil.example"):  # type: ignore[arg-type]
+            pass
+    async with connect(
+        server.ws_url,
+        token=token("origin-user"),
+        origin="http://localhost:5173",  # type: ignore[arg-type]
+    ):
+        pass
+
+
+async def test_token_expiry_closes_the_socket_with_4403_and_resume_loses_nothing(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    short = token(world.ids["viewer"], name="Viewer", ttl=timedelta(seconds=2))
+    async with connect(server.ws_url, token=short) as ws:
+        op = await ws.subscribe(
+            "subscription($t: ID!) { taskUpdated(taskId: $t) { cursor task { version } } }",
+            {"t": task["id"]},
+        )
+        for _ in range(100):
+            data = await gql.data(
+                "query($t: ID!) { usersInTask(taskId: $t) { id } }",
+                {"t": task["id"]},
+                token=world.tokens["owner"],
+            )
+            if data["usersInTask"]:
+                break
+            await asyncio.sleep(0.02)
+        await gql.data(
+            "mutation($t: ID!) { updateTaskStatus(id: $t, status: IN_PROGRESS) { version } }",
+            {"t": task["id"]},
+            token=world.tokens["member"],
+        )
+        cursor = (await ws.next_data(op))["taskUpdated"]["cursor"]
+        assert await ws.closed_with(timeout=6) == 4403
+    await gql.data(
+        "mutation($t: ID!) { updateTaskStatus(id: $t, status: COMPLETED) { version } }",
+        {"t": task["id"]},
+        token=world.tokens["member"],
+    )
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(
+            "subscription($t: ID!, $a: String) { taskUpdated(taskId: $t, after: $a) "
+            "{ task { version status } } }",
+            {"t": task["id"], "a": cursor},
+        )
+        missed = (await ws.next_data(op))["taskUpdated"]["task"]
+    assert missed == {"version": 3, "status": "COMPLETED"}
+
+
+async def test_workers_above_one_on_memory_broadcaster_are_refused(tmp_path: Path) -> None:
+    proc = make_server(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/t.db", args=["--workers", "2"])
+    proc.start(wait=False)
+    assert proc.proc is not None
+    code = await asyncio.to_thread(proc.proc.wait, 30)
+    assert code != 0
+    assert "redis" in proc.log().lower()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{proc.url}/healthz", timeout=1)
