@@ -180,11 +180,11 @@ async def test_token_expiry_closes_the_socket_with_4403_and_resume_loses_nothing
     assert missed == {"version": 3, "status": "COMPLETED"}
 
 
-async def test_workers_above_one_on_memory_broadcaster_are_refused(tmp_path: Path) -> None:
+def test_workers_above_one_on_memory_broadcaster_are_refused(tmp_path: Path) -> None:
     proc = make_server(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/t.db", args=["--workers", "2"])
     proc.start(wait=False)
     assert proc.proc is not None
-    code = await asyncio.to_thread(proc.proc.wait, 30)
+    code = proc.proc.wait(30)
     assert code != 0
     assert "redis" in proc.log().lower()
     with pytest.raises(httpx.ConnectError):
