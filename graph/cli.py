@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from graph.settings import Settings, get_settings
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -16,8 +18,9 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 def _settings_or_exit() -> Settings:
     try:
         return get_settings()
-    except ValueError as exc:
-        sys.exit(f"tasklive: configuration refused: {exc}")
+    except ValidationError as exc:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        sys.exit(f"tasklive: configuration refused: {reasons}")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

@@ -68,6 +68,7 @@ class ServerProcess:
                     *self.extra_args,
                 ],
                 env=self.env,
+                cwd=self.log_path.parent,  # a developer's .env must not change the test servers
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
