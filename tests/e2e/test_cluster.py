@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import require_postgres
 from tests.support.client import GraphQLClient, World, token
 from tests.support.redis import RedisServer
-from tests.support.servers import ServerProcess, create_pg_database, drop_pg_database, make_server
+from tests.support.servers import create_pg_database, drop_pg_database, make_server
 from tests.support.ws import GraphQLWS, connect
 
 EVENTS = (
@@ -140,7 +140,7 @@ async def test_a_redis_outage_loses_no_event(
 
     async def write(client: GraphQLClient, n: int) -> None:
         nonlocal changes
-        for i in range(n):
+        for _ in range(n):
             await client.data(
                 "mutation($t: ID!, $s: TaskStatus!) { updateTaskStatus(id: $t, status: $s) "
                 "{ version } }",
