@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 
@@ -28,77 +30,29 @@ from graph.schema.user import User
 
 REPLAY_PAGE = 200
 TASK_TYPES = frozenset({EventType.UPDATED, EventType.DELETED})
+PROJECT_TYPES: dict[str, frozenset[EventType] | None] = {
+    "taskCreated": frozenset({EventType.CREATED}),
+    "taskDeleted": frozenset({EventType.DELETED}),
+    "taskEvents": None,
+}
 
 
-async def _replay(
-    ctx: Context, *, project_id: str, after_seq: int, task_id: str | None
-) -> AsyncGenerator[EventRecord, None]:
-    """Events after `after_seq` from the log, page by page until caught up."""
-    while True:
-        async with ctx.db.read() as session:
-            rows = await event_repo.get_after(
-                session,
-                project_id=project_id,
-                after_seq=after_seq,
-                limit=REPLAY_PAGE,
-                task_id=task_id,
-            )
-        for row in rows:
-            after_seq = row.seq
-            yield EventRecord.from_model(row)
-        if len(rows) < REPLAY_PAGE:
-            return
+@dataclass(frozen=True, slots=True)
+class LiveTarget:
+    """What a live subscription follows, once the caller has been allowed to follow it."""
 
+    operation: str
+    project_id: str
+    room: str
+    after: str | None
+    after_seq: int | None
+    task_id: str | None = None
+    types: frozenset[EventType] | None = None
 
-async def _follow(
-    info: Info,
-    *,
-    project_id: str,
-    room: str,
-    operation: str,
-    after: str | None,
-    task_id: str | None = None,
-    types: frozenset[EventType] | None = None,
-) -> AsyncGenerator[EventRecord, None]:
-    """Every event of the room the user may see: first the replay after `after`, then live.
-
-    Live delivery starts (buffered) before the replay reads the log, and whatever the
-    replay already sent is dropped from the live stream, so there is no gap and no
-    duplicate even for events committed while the replay runs.
-    """
-    ctx = info.context
-    principal = ctx.require_user()
-    after_seq = await check_cursor(ctx, project_id=project_id, after=after)
-    hub = ctx.services.realtime
-    async with hub.subscribe(
-        user_id=principal.user_id,
-        admin=principal.is_admin,
-        project_id=project_id,
-        room=room,
-        operation=operation,
-        task_id=task_id,
-        types=types,
-        connection=ctx.connection,
-    ) as sub:
-        last = 0
-        if after is not None:
-            async for record in _replay(
-                ctx, project_id=project_id, after_seq=after_seq, task_id=task_id
-            ):
-                if sub.ended is not None:
-                    raise sub.ended
-                last = record.seq
-                if types is None or record.type in types:
-                    yield record
-        while True:
-            record, _ = await sub.next()
-            if record.seq <= last:
-                continue
-            hub.metrics.events_delivered += 1
-            hub.metrics.delivery_latency.observe(
-                max(0.0, time.time() - record.occurred_at.timestamp())
-            )
-            yield record
+    def wants(self, record: EventRecord) -> bool:
+        return (self.task_id is None or record.task_id == self.task_id) and (
+            self.types is None or record.type in self.types
+        )
 
 
 async def _task_project(ctx: Context, task_id: str, *, field: str) -> str:
@@ -111,54 +65,112 @@ async def _task_project(ctx: Context, task_id: str, *, field: str) -> str:
     return model.project_id
 
 
+async def resolve_target(ctx: Context, operation: str, args: dict[str, Any]) -> LiveTarget:
+    """Authorise a live subscription and say what it follows (shared by both paths)."""
+    ctx.require_user()
+    after = args.get("after")
+    types: frozenset[EventType] | None
+    if operation == "taskUpdated":
+        task_id = parse_uuid(args["taskId"], field="taskId")
+        project_id = await _task_project(ctx, task_id, field="taskId")
+        room, types = f"task:{task_id}", TASK_TYPES
+    else:
+        task_id = None
+        project_id = parse_uuid(args["projectId"], field="projectId")
+        await require_read(ctx, project_id)
+        room, types = f"project:{project_id}", PROJECT_TYPES[operation]
+    seq = await check_cursor(ctx, project_id=project_id, after=after)
+    return LiveTarget(
+        operation=operation,
+        project_id=project_id,
+        room=room,
+        after=after,
+        after_seq=seq if after is not None else None,
+        task_id=task_id,
+        types=types,
+    )
+
+
+async def replay(ctx: Context, target: LiveTarget) -> AsyncGenerator[EventRecord, None]:
+    """The target's events after its cursor, from the log, page by page until caught up."""
+    if target.after_seq is None:
+        return
+    after_seq = target.after_seq
+    while True:
+        async with ctx.db.read() as session:
+            rows = await event_repo.get_after(
+                session,
+                project_id=target.project_id,
+                after_seq=after_seq,
+                limit=REPLAY_PAGE,
+                task_id=target.task_id,
+            )
+        for row in rows:
+            after_seq = row.seq
+            yield EventRecord.from_model(row)
+        if len(rows) < REPLAY_PAGE:
+            return
+
+
+async def _follow(info: Info, target: LiveTarget) -> AsyncGenerator[EventRecord, None]:
+    """Every event of the target the user may see: first the replay after `after`, then live.
+
+    Live delivery starts (buffered) before the replay reads the log, and whatever the
+    replay already sent is dropped from the live stream, so there is no gap and no
+    duplicate even for events committed while the replay runs.
+    """
+    ctx = info.context
+    principal = ctx.require_user()
+    hub = ctx.services.realtime
+    async with hub.subscribe(
+        user_id=principal.user_id,
+        admin=principal.is_admin,
+        project_id=target.project_id,
+        room=target.room,
+        operation=target.operation,
+        task_id=target.task_id,
+        types=target.types,
+        connection=ctx.connection,
+    ) as sub:
+        last = 0
+        async for record in replay(ctx, target):
+            if sub.ended is not None:
+                raise sub.ended
+            last = record.seq
+            if target.wants(record):
+                yield record
+        while True:
+            record, _ = await sub.next()
+            if record.seq <= last:
+                continue
+            hub.metrics.events_delivered += 1
+            hub.metrics.delivery_latency.observe(
+                max(0.0, time.time() - record.occurred_at.timestamp())
+            )
+            yield record
+
+
+def deleted_error(event: TaskDeletedEvent) -> NotFound:
+    return NotFound("the task was deleted", field="taskId", cursor=event.cursor)
+
+
 async def task_updated(
     info: Info, task_id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[TaskUpdatedEvent, None]:
-    ctx = info.context
-    ctx.require_user()
-    tid = parse_uuid(task_id, field="taskId")
-    project_id = await _task_project(ctx, tid, field="taskId")
-    async for record in _follow(
-        info,
-        project_id=project_id,
-        room=f"task:{tid}",
-        operation="taskUpdated",
-        after=after,
-        task_id=tid,
-        types=TASK_TYPES,
-    ):
+    target = await resolve_target(info.context, "taskUpdated", {"taskId": task_id, "after": after})
+    async for record in _follow(info, target):
         event = event_from_record(record)
         if isinstance(event, TaskDeletedEvent):
-            raise NotFound("the task was deleted", field="taskId", cursor=event.cursor)
+            raise deleted_error(event)
         if isinstance(event, TaskUpdatedEvent):
             yield event
-
-
-async def _project_stream(
-    info: Info,
-    project_id: str,
-    *,
-    operation: str,
-    after: str | None,
-    types: frozenset[EventType] | None,
-) -> AsyncGenerator[EventRecord, None]:
-    ctx = info.context
-    ctx.require_user()
-    pid = parse_uuid(project_id, field="projectId")
-    await require_read(ctx, pid)
-    async for record in _follow(
-        info, project_id=pid, room=f"project:{pid}", operation=operation, after=after, types=types
-    ):
-        yield record
 
 
 async def task_created(
     info: Info, project_id: strawberry.ID
 ) -> AsyncGenerator[TaskCreatedEvent, None]:
-    types = frozenset({EventType.CREATED})
-    async for record in _project_stream(
-        info, project_id, operation="taskCreated", after=None, types=types
-    ):
+    target = await resolve_target(info.context, "taskCreated", {"projectId": project_id})
+    async for record in _follow(info, target):
         event = event_from_record(record)
         if isinstance(event, TaskCreatedEvent):
             yield event
@@ -167,10 +179,8 @@ async def task_created(
 async def task_deleted(
     info: Info, project_id: strawberry.ID
 ) -> AsyncGenerator[TaskDeletedEvent, None]:
-    types = frozenset({EventType.DELETED})
-    async for record in _project_stream(
-        info, project_id, operation="taskDeleted", after=None, types=types
-    ):
+    target = await resolve_target(info.context, "taskDeleted", {"projectId": project_id})
+    async for record in _follow(info, target):
         event = event_from_record(record)
         if isinstance(event, TaskDeletedEvent):
             yield event
@@ -179,9 +189,10 @@ async def task_deleted(
 async def task_events(
     info: Info, project_id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[TaskEvent, None]:
-    async for record in _project_stream(
-        info, project_id, operation="taskEvents", after=after, types=None
-    ):
+    target = await resolve_target(
+        info.context, "taskEvents", {"projectId": project_id, "after": after}
+    )
+    async for record in _follow(info, target):
         yield event_from_record(record)
 
 
