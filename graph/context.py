@@ -14,6 +14,7 @@ from graph.loaders import Loaders
 from graph.settings import Settings
 
 if TYPE_CHECKING:
+    from graph.realtime.frames import RawSocket
     from graph.realtime.hub import LiveConnection, RealtimeHub
 
 
@@ -50,6 +51,7 @@ class Context:
         self.auth_error = auth_error
         self.connection_params = None
         self.connection: LiveConnection | None = None
+        self.raw_socket: RawSocket | None = None
         self.principal = principal
         self.loaders = Loaders(services.db, principal.user_id if principal else None)
 

@@ -91,7 +91,14 @@ class ErrorCodes(SchemaExtension):
     """
 
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLError as error:
+            # Raised by a hook, not returned in a result: ParserCache parses in its hook, so a
+            # syntax error or the token limit lands here; Strawberry reports the same object.
+            if error.original_error is None:
+                self.process(error)
+            raise
         record = current_request.get()
         if record is not None:
             record.add_operation(self.execution_context.operation_name)

@@ -20,6 +20,10 @@ class AccessLogMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            # The server's own `send`, before any wrapping: the live layer's fast path
+            # writes prebuilt frames through the protocol object it belongs to.
+            scope["tasklive.server_send"] = send
         record = RequestRecord(kind="ws" if scope["type"] == "websocket" else "http")
         token = current_request.set(record)
         status: int | str = "-"

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     event_retention_hours: float = 24.0
     # Live layer (used from the realtime package).
     subscriber_queue_limit: int = 1000
+    subscriber_buffer_bytes: int = 1024 * 1024
+    fast_path: bool = True
     connection_init_timeout_seconds: float = 10.0
     max_subscriptions_per_connection: int = 100
     max_connections_per_user: int = 100

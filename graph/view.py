@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 import orjson
+import strawberry
 from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
@@ -24,8 +25,11 @@ from graph.context import Context, Services
 from graph.errors import TaskliveError, Unauthenticated
 from graph.identity import authenticate
 from graph.logs import current_request
+from graph.realtime.fastpath import FastPath
+from graph.realtime.frames import RawSocket
 from graph.realtime.hub import LiveConnection
 from graph.ws_legacy import LegacyGraphQLWSHandler
+from graph.ws_transport import FastTransportWSHandler
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ def token_from_params(params: object) -> object:
 
 class TaskliveGraphQL(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
+    graphql_transport_ws_handler_class = FastTransportWSHandler
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
         from graph.schema.root import build_schema
@@ -61,6 +66,13 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.services = services
+        self.fast_path: FastPath | None = None
+        if services.settings.fast_path:
+            self.fast_path = FastPath(
+                services,
+                cast(strawberry.Schema, self.schema)._schema,
+                cache_size=services.settings.document_cache_size,
+            )
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -113,6 +125,7 @@ class TaskliveGraphQL(GraphQL[Context, None]):
 
         connection = LiveConnection(user_id=principal.user_id, close=close)
         context.connection = connection
+        context.raw_socket = RawSocket.from_send(websocket.scope.get("tasklive.server_send"))
         hub.connect(connection)
         if principal.expires_at is not None:
             delay = max(0.0, principal.expires_at.timestamp() - time.time())

@@ -22,7 +22,7 @@ from graph.realtime.bus import EventBus
 from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.presence import PresenceBoard
 from graph.realtime.records import EventRecord
-from graph.realtime.rooms import LiveSubscription, RoomRegistry
+from graph.realtime.rooms import LiveSubscription, RoomRegistry, Viewer
 from graph.realtime.sequencer import ProjectSequencer
 from graph.realtime.snapshot import InstanceSnapshot
 from graph.settings import Settings
@@ -41,7 +41,6 @@ class LiveConnection:
         self.user_id = user_id
         self._close = close
         self.closing = False
-        self.subscriptions: set[LiveSubscription] = set()
         self.expiry: asyncio.TimerHandle | None = None
 
     async def close(self, code: int, reason: str) -> None:
@@ -209,7 +208,10 @@ class RealtimeHub:
         task_id: str | None = None,
         types: frozenset[EventType] | None = None,
         connection: LiveConnection | None = None,
+        viewer: bool = True,
+        limit: int | None = None,
     ) -> AsyncIterator[LiveSubscription]:
+        """A bounded queue of the room's events; `viewer` counts it in presence too."""
         sub = LiveSubscription(
             user_id=user_id,
             project_id=project_id,
@@ -218,28 +220,34 @@ class RealtimeHub:
             admin=admin,
             task_id=task_id,
             types=types,
-            limit=self.settings.subscriber_queue_limit,
+            limit=limit or self.settings.subscriber_queue_limit,
             connection=connection,
             on_overflow=self._on_overflow,
         )
-        self.rooms.add(sub)
-        if connection is not None:
-            connection.subscriptions.add(sub)
-        self.metrics.subscriptions[operation] += 1
+        self.rooms.add_sink(sub)
+        if viewer:
+            self.add_viewer(sub)
         tracked = False
         try:
             await self.sequencer.track(project_id)
             tracked = True
-            self.presence.mark(room)
             yield sub
         finally:
-            self.rooms.remove(sub)
-            if connection is not None:
-                connection.subscriptions.discard(sub)
-            self.metrics.subscriptions[operation] -= 1
+            self.rooms.remove_sink(sub)
+            if viewer:
+                self.remove_viewer(sub)
             if tracked:
                 self.sequencer.untrack(project_id)
-            self.presence.mark(room)
+
+    def add_viewer(self, viewer: Viewer) -> None:
+        self.rooms.add_viewer(viewer)
+        self.metrics.subscriptions[viewer.operation] += 1
+        self.presence.mark(viewer.room)
+
+    def remove_viewer(self, viewer: Viewer) -> None:
+        self.rooms.remove_viewer(viewer)
+        self.metrics.subscriptions[viewer.operation] -= 1
+        self.presence.mark(viewer.room)
 
     def _on_overflow(self, sub: LiveSubscription) -> None:
         self.metrics.slow_consumer_closes += 1

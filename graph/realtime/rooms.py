@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from db.models import EventType
 from graph.errors import TaskliveError
@@ -95,48 +96,73 @@ class LiveSubscription:
         return self.queue.popleft()
 
 
+class Viewer(Protocol):
+    """Someone in a room: counted in presence, cut off when they lose access."""
+
+    user_id: str
+    project_id: str
+    room: str
+    admin: bool
+    operation: str
+
+    def end(self, error: TaskliveError) -> None: ...
+
+
 class RoomRegistry:
+    """Sinks receive a room's events; viewers are who is in it (often the same objects)."""
+
     def __init__(self) -> None:
-        self.rooms: dict[str, set[LiveSubscription]] = defaultdict(set)
+        self.sinks: dict[str, set[LiveSubscription]] = defaultdict(set)
+        self.viewers: dict[str, set[Viewer]] = defaultdict(set)
 
-    def add(self, sub: LiveSubscription) -> None:
-        self.rooms[sub.room].add(sub)
+    def add_sink(self, sub: LiveSubscription) -> None:
+        self.sinks[sub.room].add(sub)
 
-    def remove(self, sub: LiveSubscription) -> None:
-        members = self.rooms.get(sub.room)
-        if members is not None:
-            members.discard(sub)
-            if not members:
-                del self.rooms[sub.room]
+    def remove_sink(self, sub: LiveSubscription) -> None:
+        _discard(self.sinks, sub.room, sub)
+
+    def add_viewer(self, viewer: Viewer) -> None:
+        self.viewers[viewer.room].add(viewer)
+
+    def remove_viewer(self, viewer: Viewer) -> None:
+        _discard(self.viewers, viewer.room, viewer)
 
     def deliver(self, record: EventRecord) -> int:
-        """Push an event to every subscriber of its project's and its task's rooms."""
+        """Push an event to every sink of its project's and its task's rooms."""
         received_at = time.monotonic()
         delivered = 0
         for room in (f"project:{record.project_id}", f"task:{record.task_id}"):
-            for sub in list(self.rooms.get(room, ())):
+            for sub in list(self.sinks.get(room, ())):
                 delivered += sub.push(record, received_at)
         return delivered
 
-    def of_user(self, user_id: str, project_id: str) -> Iterable[LiveSubscription]:
-        for members in list(self.rooms.values()):
-            for sub in list(members):
-                if sub.user_id == user_id and sub.project_id == project_id:
-                    yield sub
+    def of_user(self, user_id: str, project_id: str) -> Iterable[Viewer]:
+        for members in list(self.viewers.values()):
+            for viewer in list(members):
+                if viewer.user_id == user_id and viewer.project_id == project_id:
+                    yield viewer
 
-    def all(self) -> Iterable[LiveSubscription]:
-        for members in list(self.rooms.values()):
+    def all(self) -> Iterable[Viewer]:
+        for members in list(self.viewers.values()):
             yield from list(members)
 
     def presence(self) -> dict[str, dict[str, int]]:
         """room -> user id -> that user's subscriptions in the room."""
         result: dict[str, dict[str, int]] = {}
-        for room, members in self.rooms.items():
+        for room, members in self.viewers.items():
             users: dict[str, int] = defaultdict(int)
-            for sub in members:
-                users[sub.user_id] += 1
+            for viewer in members:
+                users[viewer.user_id] += 1
             result[room] = dict(users)
         return result
 
     def count(self) -> int:
-        return sum(len(m) for m in self.rooms.values())
+        return sum(len(m) for m in self.viewers.values())
+
+
+def _discard(index: dict[str, set[Any]], room: str, item: object) -> None:
+    members = index.get(room)
+    if members is not None:
+        members.discard(item)
+        if not members:
+            del index[room]
