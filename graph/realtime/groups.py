@@ -90,7 +90,9 @@ class FastMember:
             self.end(None)  # the socket is closing; the connection's cleanup ends the rest
             return
         self.last_seq = seq
-        if self.socket.buffered > self.limit_bytes:
+        # Waiting bytes stand for waiting events: past either limit the client is too slow.
+        buffered = self.socket.buffered
+        if buffered > self.limit_bytes or buffered > self.limit_events * len(frame):
             self.end(SlowConsumer("the subscriber fell too far behind; reconnect and resume"))
             self.on_slow(self)
 
