@@ -22,6 +22,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -44,10 +45,9 @@ SECRET = "tasklive-bench-secret-0123456789abcdef"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SUBSCRIPTION = "subscription($t: ID!) { taskUpdated(taskId: $t) { task { id version status } } }"
-MUTATION = (
-    "mutation($t: ID!, $s: TaskStatus!) { updateTaskStatus(id: $t, status: $s) { version } }"
-)
+MUTATION = "mutation($t: ID!, $s: TaskStatus!) { updateTaskStatus(id: $t, status: $s) { version } }"
 STATUSES = ["IN_PROGRESS", "COMPLETED", "PENDING", "CANCELLED"]
+PROFILE_DIR: Path | None = None
 
 
 @dataclass
@@ -101,10 +101,12 @@ def proc_rss(pid: int) -> int:
 class Servers:
     """tasklive server processes (and a redis-server when asked) for one scenario."""
 
-    def __init__(self, scenario: Scenario, workdir: Path) -> None:
+    def __init__(self, scenario: Scenario, workdir: Path, *, kind: str = "tasklive") -> None:
+        self.kind = kind
         self.workdir = workdir
         self.redis: subprocess.Popen[bytes] | None = None
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.profilers: list[subprocess.Popen[bytes]] = []
         self.ports: list[int] = []
         env = dict(os.environ)
         env.update(
@@ -131,10 +133,27 @@ class Servers:
         for _ in range(count):
             port = free_port()
             log = (self.workdir / f"server-{port}.log").open("wb")
+            if self.kind == "baseline":
+                command = [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "baseline:app",
+                    "--app-dir",
+                    str(ROOT / "bench"),
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                    "--ws-per-message-deflate",
+                    "false",
+                ]
+            else:
+                command = [sys.executable, "-m", "graph.cli", "serve", "--port", str(port)]
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "graph.cli", "serve", "--port", str(port)],
-                    env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                    command, env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
                 )
             )
             self.ports.append(port)
@@ -149,8 +168,32 @@ class Servers:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"server on {port} did not start")
                 time.sleep(0.1)
+        if PROFILE_DIR is not None and self.kind == "tasklive":
+            for proc, port in zip(self.procs, self.ports, strict=True):
+                output = PROFILE_DIR / f"tasklive-{port}.txt"
+                self.profilers.append(
+                    subprocess.Popen(
+                        [
+                            "py-spy",
+                            "record",
+                            "--pid",
+                            str(proc.pid),
+                            "--rate",
+                            "200",
+                            "--format",
+                            "raw",
+                            "--output",
+                            str(output),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
 
     def stop(self) -> None:
+        for profiler in self.profilers:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=30)
         for proc in self.procs:
             proc.terminate()
         for proc in self.procs:
@@ -182,15 +225,26 @@ class Subscriber:
 
     async def run(self) -> None:
         async with websockets.connect(
-            self.url, subprotocols=["graphql-transport-ws"], max_size=2**22, open_timeout=60,
-            ping_interval=None, compression=None,  # type: ignore[list-item]
+            self.url,
+            subprotocols=["graphql-transport-ws"],
+            max_size=2**22,
+            open_timeout=60,
+            ping_interval=None,
+            compression=None,  # type: ignore[list-item]
         ) as ws:
             self.ws = ws
             await ws.send(json.dumps({"type": "connection_init", "payload": {"token": self.token}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             for i, task_id in enumerate(self.task_ids):
-                await ws.send(json.dumps({"id": str(i), "type": "subscribe", "payload": {
-                    "query": SUBSCRIPTION, "variables": {"t": task_id}}}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "id": str(i),
+                            "type": "subscribe",
+                            "payload": {"query": SUBSCRIPTION, "variables": {"t": task_id}},
+                        }
+                    )
+                )
             self.ready.set()
             received = self.received
             async for raw in ws:
@@ -204,28 +258,53 @@ class Subscriber:
 async def wait_for_subscribers(http: httpx.AsyncClient, url: str, token: str, want: int) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        response = await http.post(url, json={"query": "{ realtimeStats { subscriptions } }"},
-                                   headers={"authorization": f"Bearer {token}"})
+        response = await http.post(
+            url,
+            json={"query": "{ realtimeStats { subscriptions } }"},
+            headers={"authorization": f"Bearer {token}"},
+        )
         if response.json()["data"]["realtimeStats"]["subscriptions"] >= want:
             return
         await asyncio.sleep(0.2)
     raise TimeoutError("subscribers did not all register")
 
 
-async def run_scenario(scenario: Scenario) -> Result:
+async def run_scenario(scenario: Scenario, kind: str = "tasklive") -> Result:
     settings = Settings(jwt_secret=SECRET, tasklive_env="test")
     owner = mint_token(settings, sub="bench-owner", name="Owner", ttl=_hours(6))
     viewer = mint_token(settings, sub="bench-viewer", name="Viewer", ttl=_hours(6))
     admin = mint_token(settings, sub="bench-admin", admin=True, ttl=_hours(6))
     result = Result(scenario=scenario)
     with tempfile.TemporaryDirectory(prefix="tasklive-bench-") as tmp:
-        servers = Servers(scenario, Path(tmp))
-        servers.start(scenario.instances)
+        servers = Servers(scenario, Path(tmp), kind=kind)
+        servers.start(1 if kind == "baseline" else scenario.instances)
         try:
             await _measure(scenario, servers, result, owner=owner, viewer=viewer, admin=admin)
         finally:
             servers.stop()
     return result
+
+
+async def _set_up_project(gql: Any, scenario: Scenario, *, owner: str, viewer: str) -> list[str]:
+    await gql("{ me { id } }", {}, viewer)
+    project = await gql('mutation { createProject(name: "bench") { id } }', {}, owner)
+    project_id = project["createProject"]["id"]
+    await gql(
+        'mutation($p: ID!) { addProjectMember(projectId: $p, userId: "bench-viewer", '
+        "role: VIEWER) { role } }",
+        {"p": project_id},
+        owner,
+    )
+    task_ids = []
+    for i in range(scenario.tasks):
+        data = await gql(
+            "mutation($p: ID!, $t: String!) { createTask(input: "
+            "{projectId: $p, title: $t}) { id } }",
+            {"p": project_id, "t": f"task {i}"},
+            owner,
+        )
+        task_ids.append(data["createTask"]["id"])
+    return task_ids
 
 
 def _hours(n: int) -> Any:
@@ -240,41 +319,42 @@ async def _measure(
     urls = [f"http://127.0.0.1:{p}/graphql" for p in servers.ports]
     limits = httpx.Limits(max_connections=max(10, scenario.concurrency * 2))
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+
         async def gql(query: str, variables: dict[str, Any], token: str, url: str = urls[0]) -> Any:
-            response = await http.post(url, json={"query": query, "variables": variables},
-                                       headers={"authorization": f"Bearer {token}"})
+            response = await http.post(
+                url,
+                json={"query": query, "variables": variables},
+                headers={"authorization": f"Bearer {token}"},
+            )
             body = response.json()
             assert not body.get("errors"), body
             return body["data"]
 
-        await gql("{ me { id } }", {}, viewer)
-        project = (await gql('mutation { createProject(name: "bench") { id } }', {}, owner))
-        project_id = project["createProject"]["id"]
-        await gql("mutation($p: ID!) { addProjectMember(projectId: $p, userId: \"bench-viewer\", "
-                  "role: VIEWER) { role } }", {"p": project_id}, owner)
-        task_ids = []
-        for i in range(scenario.tasks):
-            data = await gql("mutation($p: ID!, $t: String!) { createTask(input: "
-                             "{projectId: $p, title: $t}) { id } }",
-                             {"p": project_id, "t": f"task {i}"}, owner)
-            task_ids.append(data["createTask"]["id"])
+        task_ids = [f"task-{i}" for i in range(scenario.tasks)]
+        if servers.kind == "tasklive":
+            task_ids = await _set_up_project(gql, scenario, owner=owner, viewer=viewer)
 
         rss_before = servers.rss()
         cpu_before = servers.cpu()
         # One WebSocket per subscriber, spread over tasks and instances.
         subscribers = [
-            Subscriber(urls[i % len(urls)].replace("http", "ws"), viewer,
-                       [task_ids[i % scenario.tasks]])
+            Subscriber(
+                urls[i % len(urls)].replace("http", "ws"), viewer, [task_ids[i % scenario.tasks]]
+            )
             for i in range(scenario.subscribers)
         ]
         runners = []
         for batch in range(0, len(subscribers), 200):
-            chunk = subscribers[batch:batch + 200]
+            chunk = subscribers[batch : batch + 200]
             runners += [asyncio.create_task(s.run()) for s in chunk]
             await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in chunk)), 120)
         await wait_for_subscribers(http, urls[0], admin, scenario.subscribers)
-        result.server_cpu_ms_per_subscriber = (servers.cpu() - cpu_before) / scenario.subscribers * 1000
-        result.server_kib_per_idle_subscriber = (servers.rss() - rss_before) / scenario.subscribers / 1024
+        result.server_cpu_ms_per_subscriber = (
+            (servers.cpu() - cpu_before) / scenario.subscribers * 1000
+        )
+        result.server_kib_per_idle_subscriber = (
+            (servers.rss() - rss_before) / scenario.subscribers / 1024
+        )
 
         per_task = {t: sum(1 for s in subscribers if s.task_ids[0] == t) for t in task_ids}
         sent: dict[tuple[str, int], float] = {}
@@ -288,8 +368,7 @@ async def _measure(
             version = versions[task_id] + 1
             versions[task_id] = version
             sent[(task_id, version)] = time.perf_counter()
-            await gql(MUTATION, {"t": task_id, "s": status}, owner,
-                      urls[counter % len(urls)])
+            await gql(MUTATION, {"t": task_id, "s": status}, owner, urls[counter % len(urls)])
 
         expected = 0
         cpu0, client0, wall0 = servers.cpu(), time.process_time(), time.perf_counter()
@@ -300,8 +379,10 @@ async def _measure(
             expected += per_task[task_id]
         rest = scenario.mutations - half
         for start in range(0, rest, scenario.concurrency):  # then C at a time
-            batch = [task_ids[(start + j) % len(task_ids)]
-                     for j in range(min(scenario.concurrency, rest - start))]
+            batch = [
+                task_ids[(start + j) % len(task_ids)]
+                for j in range(min(scenario.concurrency, rest - start))
+            ]
             # Concurrent changes of one task would race for versions; one per task per batch.
             batch = list(dict.fromkeys(batch))
             await asyncio.gather(*(mutate(t) for t in batch))
@@ -345,28 +426,41 @@ SCENARIOS = [
     Scenario("1 task x 5,000", 5000, mutations=20),
     Scenario("1 task x 10,000", 10000, mutations=10),
     Scenario("100 tasks x 1,000, C=200", 1000, tasks=100, mutations=400, concurrency=200),
-    Scenario("same, redis, 2 instances", 1000, tasks=100, mutations=400, concurrency=200,
-             broadcast="redis", instances=2),
+    Scenario(
+        "same, redis, 2 instances",
+        1000,
+        tasks=100,
+        mutations=400,
+        concurrency=200,
+        broadcast="redis",
+        instances=2,
+    ),
 ]
 
 
 def print_table(results: list[Result]) -> None:
-    header = (f"{'scenario':<28} {'deliv':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8} {'deliv/s':>9} {'srv us/d':>9} {'gen us/d':>9} {'KiB/sub':>8} "
-              f"{'ms/sub':>7}  correctness")
+    header = (
+        f"{'scenario':<28} {'deliv':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'deliv/s':>9} {'srv us/d':>9} {'gen us/d':>9} {'KiB/sub':>8} "
+        f"{'ms/sub':>7}  correctness"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         ok = "ok" if not (r.missing or r.duplicate or r.out_of_order) else "FAIL"
-        print(f"{r.scenario.name:<28} {r.deliveries:>7} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} "
-              f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.deliveries_per_s:>9.0f} "
-              f"{r.server_cpu_us_per_delivery:>9.1f} {r.client_cpu_us_per_delivery:>9.1f} "
-              f"{r.server_kib_per_idle_subscriber:>8.1f} {r.server_cpu_ms_per_subscriber:>7.2f}  "
-              f"{ok}: missing {r.missing}, duplicate {r.duplicate}, out of order {r.out_of_order}")
+        print(
+            f"{r.scenario.name:<28} {r.deliveries:>7} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} "
+            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.deliveries_per_s:>9.0f} "
+            f"{r.server_cpu_us_per_delivery:>9.1f} {r.client_cpu_us_per_delivery:>9.1f} "
+            f"{r.server_kib_per_idle_subscriber:>8.1f} {r.server_cpu_ms_per_subscriber:>7.2f}  "
+            f"{ok}: missing {r.missing}, duplicate {r.duplicate}, out of order {r.out_of_order}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--all", action="store_true", help="run every scenario")
     parser.add_argument("-n", "--subscribers", type=int)
     parser.add_argument("-k", "--tasks", type=int, default=1)
@@ -375,29 +469,93 @@ def main() -> None:
     parser.add_argument("--broadcast", choices=["memory", "redis"], default="memory")
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="run each scenario this many times")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the uvicorn + Starlette baseline run of each scenario",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the tasklive server with py-spy into DIR (raw stacks)",
+    )
     args = parser.parse_args()
+    if args.profile:
+        global PROFILE_DIR
+        PROFILE_DIR = args.profile.resolve()
+        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.all:
         scenarios = SCENARIOS
     elif args.subscribers:
-        scenarios = [Scenario(f"custom {args.subscribers}x{args.tasks}", args.subscribers,
-                              args.tasks, args.mutations, args.concurrency, args.broadcast,
-                              args.instances)]
+        scenarios = [
+            Scenario(
+                f"custom {args.subscribers}x{args.tasks}",
+                args.subscribers,
+                args.tasks,
+                args.mutations,
+                args.concurrency,
+                args.broadcast,
+                args.instances,
+            )
+        ]
     else:
         scenarios = [SCENARIOS[1]]
     results = []
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
+    baselines: list[Result] = []
     for scenario in scenarios:
         for _ in range(args.repeat):
-            result = asyncio.run(run_scenario(scenario))
-            results.append(result)
-            with (out / "fanout.jsonl").open("a") as f:
-                f.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), **asdict(result)}) + "\n")
-            print_table([result])
-    print()
-    print_table(results)
+            kinds = ["tasklive"]
+            if not args.no_baseline and scenario.instances == 1:
+                kinds.append("baseline")
+            for kind in kinds:
+                result = asyncio.run(run_scenario(scenario, kind))
+                result.extra["server"] = kind
+                (baselines if kind == "baseline" else results).append(result)
+                with (out / "fanout.jsonl").open("a") as f:
+                    record = {"at": time.strftime("%Y-%m-%dT%H:%M:%S"), **asdict(result)}
+                    f.write(json.dumps(record) + "\n")
+                print(f"[{kind}]")
+                print_table([result])
+    print("\ntasklive, medians over runs:")
+    print_table(medians(results))
+    if baselines:
+        print("\nbaseline (uvicorn + Starlette, one prebuilt frame per subscriber), medians:")
+        print_table(medians(baselines))
+        print("\nratios tasklive / baseline (goal: CPU per delivery <= 0.8, p99 <= 1.0):")
+        for ours, theirs in zip(medians(results), medians(baselines), strict=False):
+            cpu = ours.server_cpu_us_per_delivery / max(theirs.server_cpu_us_per_delivery, 1e-9)
+            p99 = ours.p99_ms / max(theirs.p99_ms, 1e-9)
+            mem = ours.server_kib_per_idle_subscriber / max(
+                theirs.server_kib_per_idle_subscriber, 1e-9
+            )
+            print(
+                f"  {ours.scenario.name:<28} CPU/delivery {cpu:5.2f}x   p99 {p99:5.2f}x   "
+                f"memory/idle subscriber {mem:5.2f}x"
+            )
+
+
+def medians(results: list[Result]) -> list[Result]:
+    """One Result per scenario, each figure the median of that scenario's runs."""
+    by_name: dict[str, list[Result]] = {}
+    for result in results:
+        by_name.setdefault(result.scenario.name, []).append(result)
+    merged = []
+    numeric = (
+        [f for f, v in asdict(results[0]).items() if isinstance(v, int | float)] if results else []
+    )
+    for runs in by_name.values():
+        median = Result(scenario=runs[0].scenario)
+        for name in numeric:
+            values = [getattr(r, name) for r in runs]
+            value = statistics.median(values)
+            setattr(median, name, type(values[0])(value))
+        merged.append(median)
+    return merged
 
 
 if __name__ == "__main__":

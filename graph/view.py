@@ -110,7 +110,7 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             hub.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
             raise ConnectionRejectionError({"message": str(exc)}) from exc
         limit = self.services.settings.max_connections_per_user
-        if sum(c.user_id == principal.user_id for c in hub.connections.values()) >= limit:
+        if hub.user_connections.get(principal.user_id, 0) >= limit:
             hub.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
             raise ConnectionRejectionError({"message": f"more than {limit} connections"})
         context.set_principal(principal)

@@ -60,6 +60,7 @@ class RealtimeHub:
         self.metrics = RealtimeMetrics()
         self.rooms = RoomRegistry()
         self.connections: dict[str, LiveConnection] = {}
+        self.user_connections: dict[str, int] = defaultdict(int)
         self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False
@@ -180,11 +181,15 @@ class RealtimeHub:
 
     def connect(self, connection: LiveConnection) -> None:
         self.connections[connection.id] = connection
+        self.user_connections[connection.user_id] += 1
         self.metrics.connections = len(self.connections)
         self.presence.mark()
 
     def disconnect(self, connection: LiveConnection) -> None:
         if self.connections.pop(connection.id, None) is not None:
+            self.user_connections[connection.user_id] -= 1
+            if self.user_connections[connection.user_id] <= 0:
+                del self.user_connections[connection.user_id]
             self.metrics.connections = len(self.connections)
             self.presence.mark()
         if connection.expiry is not None:
@@ -260,16 +265,13 @@ class RealtimeHub:
     # -- presence
 
     def snapshot(self) -> InstanceSnapshot:
-        users: dict[str, int] = defaultdict(int)
-        for connection in self.connections.values():
-            users[connection.user_id] += 1
         return InstanceSnapshot(
             id=self.instance_id,
             started_at=self.started_at,
             connections=len(self.connections),
             subscriptions=self.rooms.count(),
             rooms=self.rooms.presence(),
-            users=dict(users),
+            users=dict(self.user_connections),
         )
 
     async def instances(self) -> list[InstanceSnapshot]:
