@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import resource
@@ -212,6 +214,28 @@ class Servers:
         return sum(proc_rss(p.pid) for p in self.procs)
 
 
+class Tally:
+    """Counts deliveries across subscribers; `done` is set once the expected number arrived."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.target = 0
+        self.done = asyncio.Event()
+
+    def add(self) -> None:
+        self.count += 1
+        if self.target and self.count >= self.target:
+            self.done.set()
+
+    def expect(self, target: int) -> None:
+        self.target = target
+        if self.count >= target:
+            self.done.set()
+
+
+TALLY = Tally()
+
+
 class Subscriber:
     """Several subscriptions over one WebSocket; records when each version arrives."""
 
@@ -253,6 +277,7 @@ class Subscriber:
                 if message.get("type") == "next":
                     task = message["payload"]["data"]["taskUpdated"]["task"]
                     received.append((task["id"], task["version"], now))
+                    TALLY.add()
 
 
 async def wait_for_subscribers(http: httpx.AsyncClient, url: str, token: str, want: int) -> None:
@@ -270,6 +295,8 @@ async def wait_for_subscribers(http: httpx.AsyncClient, url: str, token: str, wa
 
 
 async def run_scenario(scenario: Scenario, kind: str = "tasklive") -> Result:
+    global TALLY
+    TALLY = Tally()
     settings = Settings(jwt_secret=SECRET, tasklive_env="test")
     owner = mint_token(settings, sub="bench-owner", name="Owner", ttl=_hours(6))
     viewer = mint_token(settings, sub="bench-viewer", name="Viewer", ttl=_hours(6))
@@ -387,9 +414,9 @@ async def _measure(
             batch = list(dict.fromkeys(batch))
             await asyncio.gather(*(mutate(t) for t in batch))
             expected += sum(per_task[t] for t in batch)
-        deadline = time.monotonic() + 120
-        while sum(len(s.received) for s in subscribers) < expected and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        TALLY.expect(expected)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(TALLY.done.wait(), 120)
         wall = time.perf_counter() - wall0
         server_cpu = servers.cpu() - cpu0
         client_cpu = time.process_time() - client0
@@ -401,7 +428,7 @@ async def _measure(
     for s in subscribers:
         seen = [v for t, v, _ in s.received]
         duplicate += len(seen) - len(set(seen))
-        disorder += sum(1 for a, b in zip(seen, seen[1:], strict=False) if b <= a)
+        disorder += sum(1 for a, b in itertools.pairwise(seen) if b <= a)
         total += len(s.received)
         for task_id, version, at in s.received:
             latencies.append((at - sent[(task_id, version)]) * 1000)
@@ -485,7 +512,7 @@ def main() -> None:
         global PROFILE_DIR
         PROFILE_DIR = args.profile.resolve()
         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if args.all:
         scenarios = SCENARIOS
