@@ -555,15 +555,18 @@ def main() -> None:
         print_table(medians(baselines))
         print("\nratios tasklive / baseline (goal: CPU per delivery <= 0.8, p99 <= 1.0):")
         for ours, theirs in zip(medians(results), medians(baselines), strict=False):
-            cpu = ours.server_cpu_us_per_delivery / max(theirs.server_cpu_us_per_delivery, 1e-9)
-            p99 = ours.p99_ms / max(theirs.p99_ms, 1e-9)
-            mem = ours.server_kib_per_idle_subscriber / max(
-                theirs.server_kib_per_idle_subscriber, 1e-9
-            )
+            cpu = ratio(ours.server_cpu_us_per_delivery, theirs.server_cpu_us_per_delivery)
+            p99 = ratio(ours.p99_ms, theirs.p99_ms)
+            mem = ratio(ours.server_kib_per_idle_subscriber, theirs.server_kib_per_idle_subscriber)
             print(
-                f"  {ours.scenario.name:<28} CPU/delivery {cpu:5.2f}x   p99 {p99:5.2f}x   "
-                f"memory/idle subscriber {mem:5.2f}x"
+                f"  {ours.scenario.name:<28} CPU/delivery {cpu}   p99 {p99}   "
+                f"memory/idle subscriber {mem}"
             )
+
+
+def ratio(ours: float, theirs: float) -> str:
+    """`ours / theirs` as `1.23x`; n/a when the baseline measured nothing (too short a run)."""
+    return f"{ours / theirs:5.2f}x" if theirs > 0 else "  n/a"
 
 
 def medians(results: list[Result]) -> list[Result]:
