@@ -11,6 +11,10 @@ WRITER_ROLES = frozenset({ProjectRole.OWNER, ProjectRole.MEMBER})
 
 
 async def role_in(ctx: Context, project_id: str) -> ProjectRole | None:
+    if ctx.connection is not None and ctx.principal is not None:
+        # A WebSocket lives for hours: ask the live layer's cache, which forgets a role
+        # as soon as a membership change is announced, not the connection's loaders.
+        return await ctx.services.realtime.access.role(ctx.principal.user_id, project_id)
     return await ctx.loaders.role.load(project_id)
 
 

@@ -18,6 +18,7 @@ from db.repositories import projects as project_repo
 from db.session import Database
 from graph.errors import Forbidden
 from graph.realtime import leakfix
+from graph.realtime.access import AccessCache
 from graph.realtime.bus import EventBus
 from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.presence import PresenceBoard
@@ -61,6 +62,7 @@ class RealtimeHub:
         self.rooms = RoomRegistry()
         self.connections: dict[str, LiveConnection] = {}
         self.user_connections: dict[str, int] = defaultdict(int)
+        self.access = AccessCache(db)
         self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False
@@ -137,8 +139,12 @@ class RealtimeHub:
         kind = data.get("k")
         if kind == "e":
             self.metrics.events_received += 1
-            self.sequencer.offer(EventRecord.from_dict(data))
+            record = EventRecord.from_dict(data)
+            if record.type is EventType.DELETED:
+                self.access.task_deleted(record.task_id)
+            self.sequencer.offer(record)
         elif kind == "m":
+            self.access.member_changed(str(data["p"]), str(data["u"]))
             self.spawn(self._recheck(str(data["p"]), str(data["u"])))
         elif kind == "pr":
             self._notify_watchers(set(data.get("r", ())))
@@ -148,6 +154,7 @@ class RealtimeHub:
 
     async def _on_connected(self) -> None:
         """After (re)connecting: fetch what was missed, re-check who may still see what."""
+        self.access.clear()  # announcements may have been missed while away
         try:
             await self.sequencer.check()
             await self._recheck_all()
@@ -158,6 +165,7 @@ class RealtimeHub:
     # -- access on open subscriptions
 
     async def membership_changed(self, project_id: str, user_id: str) -> None:
+        self.access.member_changed(project_id, user_id)
         await self._recheck(project_id, user_id)
         with contextlib.suppress(Exception):
             await self.bus.publish(orjson.dumps({"k": "m", "p": project_id, "u": user_id}).decode())

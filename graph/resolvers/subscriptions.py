@@ -11,7 +11,6 @@ import strawberry
 
 from db.models import EventType
 from db.repositories import events as event_repo
-from db.repositories import tasks as task_repo
 from graph.context import Context, Info
 from graph.cursors import parse_uuid
 from graph.errors import BadUserInput, NotFound
@@ -57,12 +56,11 @@ class LiveTarget:
 
 async def _task_project(ctx: Context, task_id: str, *, field: str) -> str:
     hidden = NotFound("task not found", field=field)
-    async with ctx.db.read() as session:
-        model = await task_repo.get(session, task_id=task_id)
-    if model is None:
+    project_id = await ctx.services.realtime.access.task_project(task_id)
+    if project_id is None:
         raise hidden
-    await require_read(ctx, model.project_id, hidden=hidden)
-    return model.project_id
+    await require_read(ctx, project_id, hidden=hidden)
+    return project_id
 
 
 async def resolve_target(ctx: Context, operation: str, args: dict[str, Any]) -> LiveTarget:
