@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event, text
@@ -63,6 +64,13 @@ class Database:
         self._write = async_sessionmaker(
             engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
         )
+        # SQLite takes one writer at a time. Queued on the busy timeout, waiting writers would
+        # each hold a pooled connection, and the writer holding the lock, which reads through
+        # a second connection (the per-request loaders), could find the pool empty: a stall
+        # until the busy timeout fails someone. This process's writers queue here instead.
+        self._write_gate: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False) -> Database:
@@ -76,7 +84,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits when the block ends and rolls back on any error."""
-        async with self._write() as session, session.begin():
+        async with self._write_gate, self._write() as session, session.begin():
             yield session
 
     async def ping(self) -> None:

@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from graph.settings import Settings, get_settings
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+T = TypeVar("T")
 
 
 def _settings_or_exit() -> Settings:
@@ -23,11 +26,28 @@ def _settings_or_exit() -> Settings:
         sys.exit(f"tasklive: configuration refused: {reasons}")
 
 
+def _run_on_database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`; a database that cannot be used exits with one line, not a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from graph.app import SchemaBehind
+
+    try:
+        return asyncio.run(work)
+    except SchemaBehind as exc:
+        sys.exit(f"tasklive: {exc}")
+    except (OSError, SQLAlchemyError) as exc:
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        sys.exit(f"tasklive: cannot use the database {url}: {reason or type(reason).__name__}")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from db.session import Database
-    from graph.app import SchemaBehind, prepare_database
+    from graph.app import prepare_database
 
     settings = _settings_or_exit()
     if args.workers > 1 and settings.broadcast_url.startswith("memory://"):
@@ -43,10 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         finally:
             await db.dispose()
 
-    try:
-        asyncio.run(check())
-    except SchemaBehind as exc:
-        sys.exit(f"tasklive: {exc}")
+    _run_on_database(settings, check())
     uvicorn.run(
         "graph.app:create_app",
         factory=True,
@@ -80,7 +97,7 @@ def cmd_migrate(_: argparse.Namespace) -> None:
             await db.dispose()
         print(f"schema: {before.current or 'empty'} -> {after.current} (head {after.head})")
 
-    asyncio.run(run())
+    _run_on_database(settings, run())
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -107,7 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         ttl = parse_ttl(args.ttl)
     except ValueError as exc:
         sys.exit(f"tasklive: {exc}")
-    demo = asyncio.run(create_demo(settings, ttl=ttl))
+    demo = _run_on_database(settings, create_demo(settings, ttl=ttl))
     print(f"Demo project {demo.project_name!r}: id {demo.project_id}\n")
     for user, role, token in demo.users:
         print(f"{user} ({role}):\n  {token}")

@@ -103,7 +103,7 @@ async def last_seqs(session: AsyncSession, *, project_ids: Sequence[str]) -> dic
     rows = await session.execute(
         select(Project.id, Project.event_seq).where(Project.id.in_(list(project_ids)))
     )
-    return {project_id: int(seq) for project_id, seq in rows.tuples()}
+    return {project_id: int(seq) for project_id, seq in rows}
 
 
 async def prune(session: AsyncSession, *, older_than: datetime) -> int:

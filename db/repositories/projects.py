@@ -56,7 +56,7 @@ async def get_roles(
             ProjectMember.project_id.in_(set(project_ids)), ProjectMember.user_id == user_id
         )
     )
-    return {project_id: role for project_id, role in rows.tuples()}
+    return {project_id: role for project_id, role in rows}
 
 
 async def get_members(session: AsyncSession, *, project_ids: Sequence[str]) -> list[ProjectMember]:

@@ -207,17 +207,32 @@ def _apply(model: TaskModel, changes: dict[str, object]) -> list[str]:
     return changed
 
 
+async def _authorise_writes(ctx: Context, task_ids: Sequence[str], *, hidden: NotFound) -> None:
+    """Check write access before the write transaction takes its locks.
+
+    The check reads through a connection of its own; made inside the transaction, it
+    would need a second pooled connection while holding row locks, and concurrent writers
+    of one task could exhaust the pool. Made first, it is cached for the request.
+    """
+    async with ctx.db.read() as session:
+        models = await task_repo.get_many(session, task_ids=task_ids)
+    if len(models) != len(set(task_ids)):
+        raise hidden
+    for project_id in sorted({m.project_id for m in models}):
+        await require_write(ctx, project_id, hidden=hidden)
+
+
 async def _change(
     info: Info, id: str, changes: dict[str, object], expected_version: int | None
 ) -> Task:
     ctx = info.context
     user = ctx.require_user()
     task_id = parse_uuid(id, field="id")
+    await _authorise_writes(ctx, [task_id], hidden=_task_not_found())
     async with ctx.db.write() as session:
         model = await task_repo.get(session, task_id=task_id, for_update=True)
         if model is None:
-            raise _task_not_found()
-        await require_write(ctx, model.project_id, hidden=_task_not_found())
+            raise _task_not_found()  # deleted since the check
         if expected_version is not None and model.version != expected_version:
             raise Conflict(
                 f"task is at version {model.version}, not {expected_version}",
@@ -282,14 +297,13 @@ async def bulk_update_task_status(
     task_ids = [parse_uuid(i, field="ids") for i in ids]
     hidden = NotFound("task not found", field="ids")
     rows: list[TaskEvent] = []
+    await _authorise_writes(ctx, task_ids, hidden=hidden)
     async with ctx.db.write() as session:
         models = {
             m.id: m for m in await task_repo.get_many(session, task_ids=task_ids, for_update=True)
         }
         if len(models) != len(set(task_ids)):
-            raise hidden
-        for project_id in sorted({m.project_id for m in models.values()}):
-            await require_write(ctx, project_id, hidden=hidden)
+            raise hidden  # deleted since the check
         for model in sorted(models.values(), key=lambda m: (m.project_id, m.id)):
             previous = model.status
             if _apply(model, {"status": status}):
@@ -311,11 +325,11 @@ async def delete_task(info: Info, id: strawberry.ID) -> strawberry.ID:
     ctx = info.context
     user = ctx.require_user()
     task_id = parse_uuid(id, field="id")
+    await _authorise_writes(ctx, [task_id], hidden=_task_not_found())
     async with ctx.db.write() as session:
         model = await task_repo.get(session, task_id=task_id, for_update=True)
         if model is None:
-            raise _task_not_found()
-        await require_write(ctx, model.project_id, hidden=_task_not_found())
+            raise _task_not_found()  # deleted since the check
         model.version += 1
         model.updated_at = utcnow()
         row = await event_repo.append(
