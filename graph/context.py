@@ -53,11 +53,18 @@ class Context:
         self.connection: LiveConnection | None = None
         self.raw_socket: RawSocket | None = None
         self.principal = principal
-        self.loaders = Loaders(services.db, principal.user_id if principal else None)
+        self._loaders: Loaders | None = None
 
     def set_principal(self, principal: Principal | None) -> None:
         self.principal = principal
-        self.loaders = Loaders(self.db, principal.user_id if principal else None)
+        self._loaders = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """Per-request DataLoaders, made on first use (most WebSockets never need them)."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.db)
+        return self._loaders
 
     def require_user(self) -> Principal:
         if self.auth_error is not None:

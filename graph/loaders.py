@@ -6,20 +6,18 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from db.models import Project, ProjectMember, ProjectRole, User
+from db.models import Project, ProjectMember, User
 from db.repositories import projects as project_repo
 from db.repositories import users as user_repo
 from db.session import Database
 
 
 class Loaders:
-    def __init__(self, db: Database, user_id: str | None) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._user_id = user_id
         self.user = DataLoader(self._load_users)
         self.project = DataLoader(self._load_projects)
         self.members = DataLoader(self._load_members)
-        self.role = DataLoader(self._load_roles)
 
     async def _load_users(self, ids: Sequence[str]) -> list[User | None]:
         async with self._db.read() as session:
@@ -38,12 +36,3 @@ class Loaders:
         for member in members:
             by_project[member.project_id].append(member)
         return [by_project[i] for i in ids]
-
-    async def _load_roles(self, project_ids: Sequence[str]) -> list[ProjectRole | None]:
-        if self._user_id is None:
-            return [None for _ in project_ids]
-        async with self._db.read() as session:
-            roles = await project_repo.get_roles(
-                session, project_ids=project_ids, user_id=self._user_id
-            )
-        return [roles.get(i) for i in project_ids]

@@ -29,7 +29,8 @@ async def realtime_stats(info: Info) -> RealtimeStats:
             for user_id, count in members.items():
                 rooms[room][user_id] += count
     users = await _users(info, sorted(connected | {u for m in rooms.values() for u in m}))
-    user_rooms: dict[str, list[str]] = defaultdict(list)
+    # Every connected user, with the rooms they are in (none, for a socket with no subscription).
+    user_rooms: dict[str, list[str]] = defaultdict(list, {u: [] for u in connected})
     for room, members in sorted(rooms.items()):
         for user_id in members:
             user_rooms[user_id].append(room)
