@@ -13,6 +13,7 @@ from graph.resolvers import presence as presence_resolvers
 from graph.resolvers import projects as project_resolvers
 from graph.resolvers import stats as stats_resolvers
 from graph.resolvers import subscriptions as subscription_resolvers
+from graph.resolvers import task_mutations
 from graph.resolvers import tasks as task_resolvers
 from graph.resolvers import users as user_resolvers
 from graph.schema.events import TaskCreatedEvent, TaskDeletedEvent, TaskEvent, TaskUpdatedEvent
@@ -50,13 +51,13 @@ class Mutation:
     remove_project_member: bool = strawberry.mutation(
         resolver=project_resolvers.remove_project_member
     )
-    create_task: Task = strawberry.mutation(resolver=task_resolvers.create_task)
-    update_task: Task = strawberry.mutation(resolver=task_resolvers.update_task)
-    update_task_status: Task = strawberry.mutation(resolver=task_resolvers.update_task_status)
+    create_task: Task = strawberry.mutation(resolver=task_mutations.create_task)
+    update_task: Task = strawberry.mutation(resolver=task_mutations.update_task)
+    update_task_status: Task = strawberry.mutation(resolver=task_mutations.update_task_status)
     bulk_update_task_status: list[Task] = strawberry.mutation(
-        resolver=task_resolvers.bulk_update_task_status
+        resolver=task_mutations.bulk_update_task_status
     )
-    delete_task: strawberry.ID = strawberry.mutation(resolver=task_resolvers.delete_task)
+    delete_task: strawberry.ID = strawberry.mutation(resolver=task_mutations.delete_task)
 
 
 @strawberry.type
