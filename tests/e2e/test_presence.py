@@ -1,0 +1,356 @@
+"""Presence on one server: who is in a task's or a project's room, live, and `realtimeStats`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from tests.support.client import GraphQLClient, World, token
+from tests.support.servers import ServerProcess
+from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLWS, connect
+
+TASK_UPDATED = "subscription($t: ID!) { taskUpdated(taskId: $t) { cursor } }"
+PROJECT_SUBSCRIPTIONS = {
+    "taskEvents": "subscription($p: ID!) { taskEvents(projectId: $p) { cursor } }",
+    "taskCreated": "subscription($p: ID!) { taskCreated(projectId: $p) { cursor } }",
+    "taskDeleted": "subscription($p: ID!) { taskDeleted(projectId: $p) { cursor } }",
+}
+TASK_EVENTS = PROJECT_SUBSCRIPTIONS["taskEvents"]
+VIEWERS_CHANGED = """
+subscription($t: ID, $p: ID) {
+  viewersChanged(taskId: $t, projectId: $p) { room viewers { id } }
+}"""
+TASK_ROOM = """
+query($t: ID!) { usersInTask(taskId: $t) { id name } task(id: $t) { viewers { id name } } }"""
+PROJECT_ROOM = "query($p: ID!) { project(id: $p) { viewers { id name } } }"
+STATS = """{
+  realtimeStats {
+    connectedUsers connections subscriptions totalRooms
+    rooms { room subscribers users { id } }
+    userRooms { user { id } rooms }
+    instances { id connections subscriptions startedAt }
+  }
+}"""
+ADMIN = token("presence-admin", name="Admin", admin=True)
+WAIT = 10.0
+
+
+async def until(read: Callable[[], Awaitable[Any]], expected: Any, *, timeout: float = WAIT) -> Any:
+    """Poll `read` until it returns `expected` (rooms are joined and left asynchronously)."""
+    value: Any = None
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                value = await read()
+                if value == expected:
+                    return value
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"still {value!r}, expected {expected!r}") from None
+
+
+def task_viewers(world: World, task_id: str) -> Callable[[], Awaitable[object]]:
+    """`usersInTask` and `Task.viewers` as sorted user ids, when the two agree.
+
+    The two fields are read one after the other, so a join between them makes them differ
+    for one read; `until` then reads again.
+    """
+
+    async def read() -> list[str] | dict[str, Any]:
+        data = await world.client.data(TASK_ROOM, {"t": task_id}, token=world.tokens["owner"])
+        if data["usersInTask"] != data["task"]["viewers"]:
+            return data
+        return [u["id"] for u in data["usersInTask"]]
+
+    return read
+
+
+def project_viewers(world: World) -> Callable[[], Awaitable[list[str]]]:
+    async def read() -> list[str]:
+        data = await world.client.data(
+            PROJECT_ROOM, {"p": world.project_id}, token=world.tokens["owner"]
+        )
+        return [u["id"] for u in data["project"]["viewers"]]
+
+    return read
+
+
+def ids(world: World, *roles: str) -> list[str]:
+    return sorted(world.ids[role] for role in roles)
+
+
+async def first_error(ws: GraphQLWS, op: str) -> dict[str, Any]:
+    """The error a subscription ends with (an `error` message, or a `next` with errors)."""
+    message = await ws.recv()
+    assert message["id"] == op, message
+    assert message["type"] in ("error", "next"), message
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors, message
+    if message["type"] == "next":
+        assert message["payload"].get("data") is None, message
+    error: dict[str, Any] = errors[0]
+    return error
+
+
+async def viewers_event(ws: GraphQLWS, op: str) -> tuple[str, list[str]]:
+    event = (await ws.next_data(op))["viewersChanged"]
+    return event["room"], [u["id"] for u in event["viewers"]]
+
+
+# Live subscriptions over graphql-transport-ws take the fast path (subscription groups);
+# over the legacy protocol, Strawberry's own execution: presence must be the same.
+PROTOCOLS = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+
+
+@PROTOCOLS
+async def test_task_viewers_are_exactly_the_users_subscribed_to_the_task(
+    server: ServerProcess, world: World, protocol: str
+) -> None:
+    task = await world.create_task("watched")
+    other = await world.create_task("elsewhere")
+    in_task, in_other = task_viewers(world, task["id"]), task_viewers(world, other["id"])
+    assert await in_task() == []
+    async with (
+        connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as viewer,
+        connect(server.ws_url, token=world.tokens["member"], protocol=protocol) as member,
+    ):
+        viewer_op = await viewer.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await until(in_task, ids(world, "viewer"))
+        await member.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await member.subscribe(TASK_UPDATED, {"t": other["id"]})
+        await until(in_task, ids(world, "member", "viewer"))
+        await until(in_other, ids(world, "member"))
+        data = await world.client.data(TASK_ROOM, {"t": task["id"]}, token=world.tokens["viewer"])
+        assert {u["id"]: u["name"] for u in data["usersInTask"]} == {
+            world.ids["member"]: "Member",
+            world.ids["viewer"]: "Viewer",
+        }
+        # A task room is not the project room.
+        assert await project_viewers(world)() == []
+
+        await viewer.complete(viewer_op)  # unsubscribing leaves the room
+        await until(in_task, ids(world, "member"))
+        assert await in_other() == ids(world, "member")
+    # Disconnecting leaves every room the connection was in.
+    await until(in_task, [])
+    await until(in_other, [])
+
+
+@PROTOCOLS
+@pytest.mark.parametrize("operation", sorted(PROJECT_SUBSCRIPTIONS))
+async def test_project_viewers_are_exactly_the_users_subscribed_to_the_project(
+    server: ServerProcess, world: World, operation: str, protocol: str
+) -> None:
+    query = PROJECT_SUBSCRIPTIONS[operation]
+    task = await world.create_task()
+    in_project = project_viewers(world)
+    assert await in_project() == []
+    async with (
+        connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as viewer,
+        connect(server.ws_url, token=world.tokens["member"], protocol=protocol) as member,
+    ):
+        first = await viewer.subscribe(query, {"p": world.project_id})
+        second = await viewer.subscribe(query, {"p": world.project_id})
+        await until(in_project, ids(world, "viewer"))
+        await member.subscribe(query, {"p": world.project_id})
+        await until(in_project, ids(world, "member", "viewer"))
+        assert await task_viewers(world, task["id"])() == []  # the project room is not a task's
+
+        # A user with two subscriptions stays until both have ended.
+        await viewer.complete(first)
+        await viewer.complete(second)
+        await until(in_project, ids(world, "member"))
+    await until(in_project, [])
+
+
+async def test_viewers_changed_of_a_task_sends_the_list_then_each_join_and_leave(
+    server: ServerProcess, world: World
+) -> None:
+    task = await world.create_task()
+    other = await world.create_task()
+    room = f"task:{task['id']}"
+    async with (
+        connect(server.ws_url, token=world.tokens["owner"]) as watcher,
+        connect(server.ws_url, token=world.tokens["viewer"]) as viewer,
+    ):
+        async with connect(server.ws_url, token=world.tokens["member"]) as member:
+            await member.subscribe(TASK_UPDATED, {"t": task["id"]})
+            await until(task_viewers(world, task["id"]), ids(world, "member"))
+
+            op = await watcher.subscribe(VIEWERS_CHANGED, {"t": task["id"]})
+            assert await viewers_event(watcher, op) == (room, ids(world, "member"))
+
+            joined = await viewer.subscribe(TASK_UPDATED, {"t": task["id"]})
+            assert await viewers_event(watcher, op) == (room, ids(world, "member", "viewer"))
+
+            # Joins elsewhere (another task, the project room) send nothing to this room.
+            await viewer.subscribe(TASK_UPDATED, {"t": other["id"]})
+            await member.subscribe(TASK_EVENTS, {"p": world.project_id})
+            await until(task_viewers(world, other["id"]), ids(world, "viewer"))
+            await until(project_viewers(world), ids(world, "member"))
+
+            await viewer.complete(joined)
+            assert await viewers_event(watcher, op) == (room, ids(world, "member"))
+        # The member's connection closed.
+        assert await viewers_event(watcher, op) == (room, [])
+
+
+async def test_viewers_changed_of_a_project_sends_the_list_then_each_join_and_leave(
+    server: ServerProcess, world: World
+) -> None:
+    task = await world.create_task()
+    room = f"project:{world.project_id}"
+    async with (
+        connect(server.ws_url, token=world.tokens["viewer"]) as watcher,
+        connect(server.ws_url, token=world.tokens["member"]) as member,
+    ):
+        op = await watcher.subscribe(VIEWERS_CHANGED, {"p": world.project_id})
+        assert await viewers_event(watcher, op) == (room, [])
+
+        async with connect(server.ws_url, token=world.tokens["owner"]) as owner:
+            await owner.subscribe(PROJECT_SUBSCRIPTIONS["taskCreated"], {"p": world.project_id})
+            assert await viewers_event(watcher, op) == (room, ids(world, "owner"))
+
+            # A second subscription of the same user, and a task room, change nothing here.
+            await owner.subscribe(TASK_EVENTS, {"p": world.project_id})
+            await member.subscribe(TASK_UPDATED, {"t": task["id"]})
+            await until(task_viewers(world, task["id"]), ids(world, "member"))
+
+            joined = await member.subscribe(
+                PROJECT_SUBSCRIPTIONS["taskDeleted"], {"p": world.project_id}
+            )
+            assert await viewers_event(watcher, op) == (room, ids(world, "member", "owner"))
+        assert await viewers_event(watcher, op) == (room, ids(world, "member"))
+        await member.complete(joined)
+        assert await viewers_event(watcher, op) == (room, [])
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"t": "both", "p": "both"}],
+    ids=["neither", "both"],
+)
+async def test_viewers_changed_needs_exactly_one_room(
+    server: ServerProcess, world: World, variables: dict[str, str]
+) -> None:
+    task = await world.create_task()
+    given = {k: task["id"] if k == "t" else world.project_id for k in variables}
+    async with connect(server.ws_url, token=world.tokens["owner"]) as ws:
+        op = await ws.subscribe(VIEWERS_CHANGED, given)
+        error = await first_error(ws, op)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
+@pytest.mark.parametrize("argument", ["t", "p"], ids=["taskId", "projectId"])
+async def test_an_outsider_cannot_watch_the_viewers_of_another_project(
+    server: ServerProcess, world: World, argument: str
+) -> None:
+    task = await world.create_task("secret")
+    room_id = task["id"] if argument == "t" else world.project_id
+    async with connect(server.ws_url, token=world.tokens["outsider"]) as ws:
+        op = await ws.subscribe(VIEWERS_CHANGED, {argument: room_id})
+        error = await first_error(ws, op)
+    assert error["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND"), error
+    outsider = await world.client.error(
+        TASK_ROOM, {"t": task["id"]}, token=world.tokens["outsider"]
+    )
+    assert outsider["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND"), outsider
+
+
+async def stats(gql: GraphQLClient) -> dict[str, Any]:
+    data = await gql.data(STATS, token=ADMIN)
+    figures: dict[str, Any] = data["realtimeStats"]
+    return figures
+
+
+async def settled_stats(gql: GraphQLClient) -> dict[str, Any]:
+    """Figures that two reads in a row agree on (earlier tests' sockets have finished closing)."""
+    previous = await stats(gql)
+    async with asyncio.timeout(WAIT):
+        while (current := await stats(gql)) != previous:
+            previous = current
+    return current
+
+
+def totals(figures: dict[str, Any]) -> dict[str, int]:
+    keys = ("connectedUsers", "connections", "subscriptions", "totalRooms")
+    return {key: figures[key] for key in keys}
+
+
+def mine(figures: dict[str, Any], world: World) -> dict[str, Any]:
+    """The rooms and user rooms of this test's project and users only."""
+    users = set(world.ids.values())
+    return {
+        "rooms": {
+            r["room"]: (r["subscribers"], [u["id"] for u in r["users"]])
+            for r in figures["rooms"]
+            if any(u["id"] in users for u in r["users"])
+        },
+        "userRooms": {
+            u["user"]["id"]: u["rooms"] for u in figures["userRooms"] if u["user"]["id"] in users
+        },
+    }
+
+
+async def test_realtime_stats_count_connections_subscriptions_rooms_and_users(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    task_room, project_room = f"task:{task['id']}", f"project:{world.project_id}"
+    before = await settled_stats(gql)
+    assert len(before["instances"]) == 1
+    assert mine(before, world) == {"rooms": {}, "userRooms": {}}
+
+    async def my_figures() -> tuple[dict[str, int], dict[str, Any]]:
+        figures = await stats(gql)
+        delta = {k: v - totals(before)[k] for k, v in totals(figures).items()}
+        return delta, mine(figures, world)
+
+    async with (
+        connect(server.ws_url, token=world.tokens["viewer"]) as viewer,
+        connect(server.ws_url, token=world.tokens["member"]) as member,
+        connect(server.ws_url, token=world.tokens["member"]),  # a second socket, in no room
+        connect(server.ws_url, token=world.tokens["owner"]),  # connected, in no room
+    ):
+        await viewer.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await viewer.subscribe(TASK_EVENTS, {"p": world.project_id})
+        await member.subscribe(TASK_EVENTS, {"p": world.project_id})
+        expected = (
+            {"connectedUsers": 3, "connections": 4, "subscriptions": 3, "totalRooms": 2},
+            {
+                "rooms": {
+                    project_room: (2, ids(world, "member", "viewer")),
+                    task_room: (1, ids(world, "viewer")),
+                },
+                "userRooms": {
+                    world.ids["member"]: [project_room],
+                    world.ids["owner"]: [],
+                    world.ids["viewer"]: sorted([project_room, task_room]),
+                },
+            },
+        )
+        await until(my_figures, expected)
+        figures = await stats(gql)
+        (instance,) = figures["instances"]
+        assert instance["id"] == before["instances"][0]["id"]
+        assert instance["startedAt"] == before["instances"][0]["startedAt"]
+        assert instance["connections"] == figures["connections"]
+        assert instance["subscriptions"] == figures["subscriptions"]
+        assert figures["totalRooms"] == len(figures["rooms"])
+        assert figures["subscriptions"] == sum(r["subscribers"] for r in figures["rooms"])
+    empty: tuple[dict[str, int], dict[str, Any]] = (
+        dict.fromkeys(totals(before), 0),
+        {"rooms": {}, "userRooms": {}},
+    )
+    await until(my_figures, empty)
+
+
+async def test_realtime_stats_are_for_admins_only(world: World, gql: GraphQLClient) -> None:
+    for role in ("owner", "viewer"):
+        error = await gql.error(STATS, token=world.tokens[role])
+        assert error["extensions"]["code"] == "FORBIDDEN", error
+    error = await gql.error(STATS)
+    assert error["extensions"]["code"] in ("UNAUTHENTICATED", "FORBIDDEN"), error
