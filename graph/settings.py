@@ -64,6 +64,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _queue_holds_a_bulk_change(self) -> Settings:
+        if self.subscriber_queue_limit < self.max_bulk_ids:
+            raise ValueError(
+                f"SUBSCRIBER_QUEUE_LIMIT ({self.subscriber_queue_limit}) must be at least "
+                f"MAX_BULK_IDS ({self.max_bulk_ids}): one bulk change would otherwise cut off "
+                "subscribers that are keeping up"
+            )
+        return self
+
     @property
     def is_production(self) -> bool:
         return self.tasklive_env == "production"

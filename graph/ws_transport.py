@@ -7,12 +7,17 @@ everything else runs as Strawberry runs it.
 
 from __future__ import annotations
 
+import logging
+
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
 
 from graph.context import Context
+
+log = logging.getLogger(__name__)
 
 
 class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -27,3 +32,11 @@ class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await fast.serve(
             self.context, operation.id, plan, operation.variables, operation.send_operation_message
         )
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, WebSocketDisconnected):
+            # The socket was closed under the operation (slow consumer, expiry, shutdown):
+            # expected, and already logged where it was closed.
+            log.debug("operation ended by a closed socket: %s", error)
+            return
+        await super().handle_task_exception(error)

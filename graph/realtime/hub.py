@@ -110,6 +110,7 @@ class RealtimeHub:
         connections = list(self.connections.values())
         if connections:
             log.info("closing %d WebSocket(s) with %d", len(connections), code)
+            self.metrics.closes[code] += len(connections)
             await asyncio.gather(*(c.close(code, reason) for c in connections))
 
     async def ready(self) -> bool:

@@ -53,6 +53,7 @@ def slow_server(
         tmp,
         f"sqlite+aiosqlite:///{tmp}/t.db",
         SUBSCRIBER_QUEUE_LIMIT=str(QUEUE_LIMIT),
+        MAX_BULK_IDS="10",  # the queue must hold one whole bulk change
         FAST_PATH=str(request.param == "fast-path").lower(),
     )
     proc.start()
