@@ -14,8 +14,9 @@ from graph.loaders import Loaders
 from graph.settings import Settings
 
 if TYPE_CHECKING:
+    from graph.realtime.connections import LiveConnection
     from graph.realtime.frames import RawSocket
-    from graph.realtime.hub import LiveConnection, RealtimeHub
+    from graph.realtime.hub import RealtimeHub
 
 
 @dataclass

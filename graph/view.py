@@ -25,9 +25,9 @@ from graph.context import Context, Services
 from graph.errors import TaskliveError, Unauthenticated
 from graph.identity import authenticate
 from graph.logs import current_request
+from graph.realtime.connections import LiveConnection
 from graph.realtime.fastpath import FastPath
 from graph.realtime.frames import RawSocket
-from graph.realtime.hub import LiveConnection
 from graph.ws_legacy import LegacyGraphQLWSHandler
 from graph.ws_transport import FastTransportWSHandler
 

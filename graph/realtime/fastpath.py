@@ -12,42 +12,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
     GraphQLError,
-    GraphQLField,
-    OperationDefinitionNode,
-    OperationType,
-    VariableNode,
-    Visitor,
-    parse,
-    specified_rules,
-    validate,
-    visit,
 )
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values, get_variable_values
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from graph.auth import Principal
 from graph.context import Context, Services
 from graph.errors import TaskliveError
 from graph.realtime.groups import FastMember, SubscriptionGroup, error_payload
-from graph.realtime.hub import CLOSE_TRY_AGAIN_LATER, LiveConnection
+from graph.realtime.plans import Plan, Planner
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription
 
 log = logging.getLogger(__name__)
 
-LIVE_FIELDS = frozenset({"taskUpdated", "taskCreated", "taskDeleted", "taskEvents"})
 # The group's own context: every member was allowed into the room, and nothing below a
 # live field leaves the room's project, so the group resolves fields as a reader of it.
 GROUP_PRINCIPAL = Principal(
@@ -56,99 +40,17 @@ GROUP_PRINCIPAL = Principal(
 GROUP_QUEUE_FACTOR = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    document: DocumentNode
-    operation: OperationDefinitionNode
-    field_name: str
-    field_node: FieldNode
-    field_def: GraphQLField
-    # Variables used only as the live field's `after`: they do not split groups.
-    resume_variables: frozenset[str]
-
-
-def _resume_variables(operation: OperationDefinitionNode, node: FieldNode) -> frozenset[str]:
-    names = {
-        a.value.name.value
-        for a in node.arguments or ()
-        if a.name.value == "after" and isinstance(a.value, VariableNode)
-    }
-    if not names:
-        return frozenset()
-    used_elsewhere: set[str] = set()
-
-    class Uses(Visitor):
-        def enter_variable(self, variable: VariableNode, *_: Any) -> None:
-            used_elsewhere.add(variable.name.value)
-
-    for argument in node.arguments or ():
-        if argument.name.value != "after":
-            visit(argument, Uses())
-    if node.selection_set is not None:
-        visit(node.selection_set, Uses())
-    return frozenset(names - used_elsewhere)
-
-
 class FastPath:
     def __init__(self, services: Services, schema: Any, *, cache_size: int = 256) -> None:
         self.services = services
         self.schema = schema  # the graphql-core schema under Strawberry's
         self.settings = services.settings
-        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
-        self._cache_size = cache_size
+        self.planner = Planner(schema, services.settings, cache_size=cache_size)
         self._groups: dict[tuple[str, str | None, bytes], SubscriptionGroup] = {}
         self._starting: dict[tuple[str, str | None, bytes], asyncio.Future[None]] = {}
-        self._rules = [
-            *specified_rules,
-            *QueryDepthLimiter(max_depth=self.settings.max_query_depth).validation_rules,
-            *MaxAliasesLimiter(max_alias_count=self.settings.max_aliases).validation_rules,
-        ]
-
-    # -- documents
 
     def plan(self, query: str, operation_name: str | None) -> Plan | None:
-        """A checked plan for a single live field, or None: then the ordinary path runs."""
-        key = (query, operation_name)
-        if key in self._plans:
-            self._plans.move_to_end(key)
-            return self._plans[key]
-        plan = self._make_plan(query, operation_name)
-        self._plans[key] = plan
-        if len(self._plans) > self._cache_size:
-            self._plans.popitem(last=False)
-        return plan
-
-    def _make_plan(self, query: str, operation_name: str | None) -> Plan | None:
-        try:
-            document = parse(query, max_tokens=self.settings.max_tokens)
-        except GraphQLError:
-            return None
-        if validate(self.schema, document, self._rules):
-            return None
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if operation_name is not None:
-            operations = [o for o in operations if o.name and o.name.value == operation_name]
-        if len(operations) != 1 or operations[0].operation is not OperationType.SUBSCRIPTION:
-            return None
-        operation = operations[0]
-        selections = operation.selection_set.selections
-        if len(selections) != 1 or not isinstance(selections[0], FieldNode):
-            return None
-        node = selections[0]
-        if node.directives or node.name.value not in LIVE_FIELDS:
-            return None
-        subscription_type = self.schema.subscription_type
-        field_def = subscription_type.fields[node.name.value]
-        if any(isinstance(d, FragmentDefinitionNode) for d in document.definitions):
-            return None  # fragments could use the resume variable; keep the plain path
-        return Plan(
-            document,
-            operation,
-            node.name.value,
-            node,
-            field_def,
-            _resume_variables(operation, node),
-        )
+        return self.planner.plan(query, operation_name)
 
     # -- serving one subscription
 
@@ -197,7 +99,7 @@ class FastPath:
             catching_up=target.after_seq is not None,
             limit_bytes=self.settings.subscriber_buffer_bytes,
             limit_events=self.settings.subscriber_queue_limit,
-            on_slow=lambda m: self._close_slow(connection),
+            on_slow=lambda _: hub.close_slow(connection),
         )
         group = await self._join(key, plan, shared, target, member)
         hub.add_viewer(member)
@@ -333,15 +235,6 @@ class FastPath:
     def _forget(self, group: SubscriptionGroup) -> None:
         if self._groups.get(group.key) is group:
             del self._groups[group.key]
-
-    def _close_slow(self, connection: LiveConnection) -> None:
-        hub = self.services.realtime
-        hub.metrics.slow_consumer_closes += 1
-        hub.metrics.closes[CLOSE_TRY_AGAIN_LATER] += 1
-        log.warning(
-            "closing connection %s of %s: too far behind", connection.id, connection.user_id
-        )
-        hub.spawn(connection.close(CLOSE_TRY_AGAIN_LATER, "subscriber too far behind"))
 
     async def _finish(self, send_message: Any, op_id: str, errors: list[GraphQLError]) -> None:
         payload = orjson.loads(error_payload(errors))

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from graph.errors import Forbidden
 from graph.realtime import leakfix
 from graph.realtime.access import AccessCache
 from graph.realtime.bus import EventBus
+from graph.realtime.connections import LiveConnection
 from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.presence import PresenceBoard
 from graph.realtime.records import EventRecord
@@ -32,24 +33,6 @@ log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
-
-
-class LiveConnection:
-    """A WebSocket as the live layer sees it: its user, subscriptions and a way to close it."""
-
-    def __init__(self, *, user_id: str, close: Callable[[int, str], Awaitable[None]]) -> None:
-        self.id = uuid.uuid4().hex[:16]
-        self.user_id = user_id
-        self._close = close
-        self.closing = False
-        self.expiry: asyncio.TimerHandle | None = None
-
-    async def close(self, code: int, reason: str) -> None:
-        if self.closing:
-            return
-        self.closing = True
-        with contextlib.suppress(Exception):
-            await self._close(code, reason)
 
 
 class RealtimeHub:
@@ -264,12 +247,19 @@ class RealtimeHub:
         self.presence.mark(viewer.room)
 
     def _on_overflow(self, sub: LiveSubscription) -> None:
-        self.metrics.slow_consumer_closes += 1
         connection = sub.connection
-        if isinstance(connection, LiveConnection):
-            log.warning("closing connection %s of %s: too far behind", connection.id, sub.user_id)
-            self.metrics.closes[CLOSE_TRY_AGAIN_LATER] += 1
-            self.spawn(connection.close(CLOSE_TRY_AGAIN_LATER, "subscriber too far behind"))
+        self.close_slow(connection if isinstance(connection, LiveConnection) else None)
+
+    def close_slow(self, connection: LiveConnection | None) -> None:
+        """A subscriber fell too far behind: close its socket with 1013 (it will resume)."""
+        self.metrics.slow_consumer_closes += 1
+        if connection is None:
+            return  # an HTTP stream: its subscription ends with the error instead
+        log.warning(
+            "closing connection %s of %s: too far behind", connection.id, connection.user_id
+        )
+        self.metrics.closes[CLOSE_TRY_AGAIN_LATER] += 1
+        self.spawn(connection.close(CLOSE_TRY_AGAIN_LATER, "subscriber too far behind"))
 
     # -- presence
 

@@ -1,0 +1,125 @@
+"""Which subscribe documents the fast path serves, checked once per document text.
+
+A plan is made for a valid document whose one operation is a subscription with a single
+live field at its root (no directives, no fragments); anything else gets no plan and runs
+on Strawberry's ordinary path, which also reports its errors.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLField,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    Visitor,
+    parse,
+    specified_rules,
+    validate,
+    visit,
+)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+
+from graph.settings import Settings
+
+LIVE_FIELDS = frozenset({"taskUpdated", "taskCreated", "taskDeleted", "taskEvents"})
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    field_name: str
+    field_node: FieldNode
+    field_def: GraphQLField
+    # Variables used only as the live field's `after`: they do not split groups.
+    resume_variables: frozenset[str]
+
+
+def _resume_variables(operation: OperationDefinitionNode, node: FieldNode) -> frozenset[str]:
+    names = {
+        a.value.name.value
+        for a in node.arguments or ()
+        if a.name.value == "after" and isinstance(a.value, VariableNode)
+    }
+    if not names:
+        return frozenset()
+    used_elsewhere: set[str] = set()
+
+    class Uses(Visitor):
+        def enter_variable(self, variable: VariableNode, *_: Any) -> None:
+            used_elsewhere.add(variable.name.value)
+
+    for argument in node.arguments or ():
+        if argument.name.value != "after":
+            visit(argument, Uses())
+    if node.selection_set is not None:
+        visit(node.selection_set, Uses())
+    return frozenset(names - used_elsewhere)
+
+
+class Planner:
+    """Plans by (document, operation name), in a bounded LRU cache."""
+
+    def __init__(self, schema: Any, settings: Settings, *, cache_size: int = 256) -> None:
+        self.schema = schema
+        self.settings = settings
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._cache_size = cache_size
+        self._rules = [
+            *specified_rules,
+            *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        ]
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+        """A checked plan for a single live field, or None: then the ordinary path runs."""
+        key = (query, operation_name)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        plan = self._make_plan(query, operation_name)
+        self._plans[key] = plan
+        if len(self._plans) > self._cache_size:
+            self._plans.popitem(last=False)
+        return plan
+
+    def _make_plan(self, query: str, operation_name: str | None) -> Plan | None:
+        try:
+            document = parse(query, max_tokens=self.settings.max_tokens)
+        except GraphQLError:
+            return None
+        if validate(self.schema, document, self._rules):
+            return None
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is not None:
+            operations = [o for o in operations if o.name and o.name.value == operation_name]
+        if len(operations) != 1 or operations[0].operation is not OperationType.SUBSCRIPTION:
+            return None
+        operation = operations[0]
+        selections = operation.selection_set.selections
+        if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+            return None
+        node = selections[0]
+        if node.directives or node.name.value not in LIVE_FIELDS:
+            return None
+        subscription_type = self.schema.subscription_type
+        field_def = subscription_type.fields[node.name.value]
+        if any(isinstance(d, FragmentDefinitionNode) for d in document.definitions):
+            return None  # fragments could use the resume variable; keep the plain path
+        return Plan(
+            document,
+            operation,
+            node.name.value,
+            node,
+            field_def,
+            _resume_variables(operation, node),
+        )
