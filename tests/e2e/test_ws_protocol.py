@@ -189,3 +189,11 @@ def test_workers_above_one_on_memory_broadcaster_are_refused(tmp_path: Path) -> 
     assert "redis" in proc.log().lower()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{proc.url}/healthz", timeout=1)
+
+
+async def test_per_message_compression_is_off_even_when_the_client_offers_it(
+    server: ServerProcess,
+) -> None:
+    async with connect(server.ws_url, token=token("deflate-user"), compression="deflate") as ws:
+        assert ws.ws.response is not None
+        assert "sec-websocket-extensions" not in ws.ws.response.headers
