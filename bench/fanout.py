@@ -302,7 +302,13 @@ async def run_scenario(scenario: Scenario, kind: str = "tasklive") -> Result:
     viewer = mint_token(settings, sub="bench-viewer", name="Viewer", ttl=_hours(6))
     admin = mint_token(settings, sub="bench-admin", admin=True, ttl=_hours(6))
     result = Result(scenario=scenario)
-    with tempfile.TemporaryDirectory(prefix="tasklive-bench-") as tmp:
+    keep = bool(os.environ.get("BENCH_KEEP"))  # keep the servers' logs for a look afterwards
+    with contextlib.ExitStack() as stack:
+        tmp = (
+            tempfile.mkdtemp(prefix="tasklive-bench-")
+            if keep
+            else stack.enter_context(tempfile.TemporaryDirectory(prefix="tasklive-bench-"))
+        )
         servers = Servers(scenario, Path(tmp), kind=kind)
         servers.start(1 if kind == "baseline" else scenario.instances)
         try:
@@ -390,10 +396,11 @@ async def _measure(
 
         async def mutate(task_id: str) -> None:
             nonlocal counter
-            status = STATUSES[counter % 4]
             counter += 1
             version = versions[task_id] + 1
             versions[task_id] = version
+            # Each version gets a status unlike the one before (a no-op change is no event).
+            status = STATUSES[(version - 2) % 4]
             sent[(task_id, version)] = time.perf_counter()
             await gql(MUTATION, {"t": task_id, "s": status}, owner, urls[counter % len(urls)])
 
