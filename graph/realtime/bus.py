@@ -20,6 +20,7 @@ import orjson
 from broadcaster import Broadcast
 
 from graph.realtime.metrics import RealtimeMetrics
+from graph.realtime.redis_backend import RedisPubSubBackend
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class EventBus:
             await asyncio.sleep(delay)
 
     async def _run_once(self) -> None:
-        broadcast = Broadcast(self.url)
+        broadcast = _broadcast_for(self.url)
         await asyncio.wait_for(broadcast.connect(), timeout=5)
         try:
             async with broadcast.subscribe(CHANNEL) as subscriber:
@@ -143,3 +144,10 @@ class EventBus:
                 self._on_message(message)
             except Exception:
                 log.exception("dropping a broker message that could not be handled")
+
+
+def _broadcast_for(url: str) -> Broadcast:
+    """broadcaster for the URL, with our Redis backend in place of its racy one."""
+    if url.startswith(("redis://", "rediss://")):
+        return Broadcast(backend=RedisPubSubBackend(url))
+    return Broadcast(url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -98,6 +99,10 @@ async def test_an_event_made_on_one_instance_reaches_a_subscriber_on_the_other(
     cluster: Cluster, clients: tuple[GraphQLClient, GraphQLClient]
 ) -> None:
     on_a, on_b = clients
+    # Both instances prove their broker subscription with a heartbeat round trip.
+    for server in (cluster.a, cluster.b):
+        ready = await eventually(lambda s=server: _broker_ok(on_a.http, s.url))
+        assert ready["broker"] == "ok"
     world = await World(on_b).setup()
     task = await world.create_task()
     async with connect(cluster.a.ws_url, token=world.tokens["viewer"]) as ws:
@@ -113,8 +118,18 @@ async def test_an_event_made_on_one_instance_reaches_a_subscriber_on_the_other(
         )
         event = (await ws.next_data(op))["taskEvents"]
         assert event["task"] == {"id": task["id"], "version": 2}
+        # It came through Redis, not (only) through the periodic check of the event log.
+        metrics = (await on_a.http.get(f"{cluster.a.url}/metrics")).text
+        received = re.search(r"^tasklive_events_received_total (\d+)", metrics, re.MULTILINE)
+        assert received is not None and int(received.group(1)) >= 2
         # Both instances report the same deployment-wide figures.
         assert (await stats(on_a))["connections"] == (await stats(on_b))["connections"] == 1
+
+
+async def _broker_ok(http: httpx.AsyncClient, url: str) -> dict[str, Any] | None:
+    response = await http.get(f"{url}/readyz")
+    body: dict[str, Any] = response.json()
+    return body if response.status_code == 200 else None
 
 
 async def _both_instances_count(
