@@ -41,19 +41,6 @@ async def multipart_payloads(response: httpx.Response) -> AsyncIterator[dict[str
                     yield parsed
 
 
-async def wait_for_viewer(gql: GraphQLClient, world: World, task_id: str) -> None:
-    for _ in range(200):
-        data = await gql.data(
-            "query($t: ID!) { usersInTask(taskId: $t) { id } }",
-            {"t": task_id},
-            token=world.tokens["owner"],
-        )
-        if data["usersInTask"]:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError("the HTTP subscriber never joined the room")
-
-
 async def change(gql: GraphQLClient, world: World, task_id: str, status: str) -> None:
     await gql.data(
         "mutation($t: ID!, $s: TaskStatus!) { updateTaskStatus(id: $t, status: $s) { version } }",
@@ -80,7 +67,7 @@ async def test_server_sent_events_subscription(
     ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        await wait_for_viewer(gql, world, task["id"])
+        await world.wait_for_viewers(task["id"])
         await change(gql, world, task["id"], "IN_PROGRESS")
         events = sse_events(response)
         async with asyncio.timeout(TIMEOUT):
@@ -112,7 +99,7 @@ async def test_multipart_subscription_for_apollo(
     ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("multipart/mixed")
-        await wait_for_viewer(gql, world, task["id"])
+        await world.wait_for_viewers(task["id"])
         await change(gql, world, task["id"], "COMPLETED")
         async with asyncio.timeout(TIMEOUT):
             async for part in multipart_payloads(response):

@@ -39,27 +39,13 @@ async def set_status(world: World, task_id: str, status: str, role: str = "membe
     return version
 
 
-async def wait_for_viewers(gql: GraphQLClient, world: World, task_id: str, count: int) -> None:
-    """Until `usersInTask` lists `count` users (subscriptions register asynchronously)."""
-    for _ in range(200):
-        data = await gql.data(
-            "query($t: ID!) { usersInTask(taskId: $t) { id } }",
-            {"t": task_id},
-            token=world.tokens["owner"],
-        )
-        if len(data["usersInTask"]) >= count:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"fewer than {count} viewers of {task_id}")
-
-
 async def test_task_updated_reaches_another_user_with_the_full_payload(
     server: ServerProcess, world: World, gql: GraphQLClient
 ) -> None:
     task = await world.create_task("Write docs")
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await wait_for_viewers(gql, world, task["id"], 1)
+        await world.wait_for_viewers(task["id"], 1)
         await set_status(world, task["id"], "IN_PROGRESS")
         event = (await ws.next_data(op))["taskUpdated"]
     assert event["task"] == {
@@ -81,7 +67,7 @@ async def test_events_arrive_in_order_exactly_once(
     task = await world.create_task()
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await wait_for_viewers(gql, world, task["id"], 1)
+        await world.wait_for_viewers(task["id"], 1)
         for i in range(20):
             await set_status(world, task["id"], STATUSES[i % 4])
         versions = [(await ws.next_data(op))["taskUpdated"]["task"]["version"] for _ in range(20)]
@@ -151,7 +137,7 @@ async def test_task_updated_ends_with_not_found_when_the_task_is_deleted(
     task = await world.create_task()
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await wait_for_viewers(gql, world, task["id"], 1)
+        await world.wait_for_viewers(task["id"], 1)
         await gql.data(
             "mutation($id: ID!) { deleteTask(id: $id) }",
             {"id": task["id"]},
@@ -170,7 +156,7 @@ async def test_resume_after_a_disconnect_delivers_every_missed_event_once(
     task = await world.create_task()
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await wait_for_viewers(gql, world, task["id"], 1)
+        await world.wait_for_viewers(task["id"], 1)
         await set_status(world, task["id"], "IN_PROGRESS")
         cursor = (await ws.next_data(op))["taskUpdated"]["cursor"]
     for status in ["COMPLETED", "PENDING", "IN_PROGRESS"]:  # missed while away
@@ -224,7 +210,7 @@ async def test_a_removed_member_is_cut_off_at_once_with_forbidden(
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
         other = await ws.subscribe(TASK_EVENTS, {"p": world.project_id})
-        await wait_for_viewers(gql, world, task["id"], 1)
+        await world.wait_for_viewers(task["id"], 1)
         await gql.data(
             "mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) }",
             {"p": world.project_id, "u": world.ids["viewer"]},
@@ -242,7 +228,7 @@ async def test_a_removed_member_is_cut_off_at_once_with_forbidden(
         await set_status(world, task["id"], "COMPLETED")
         async with connect(server.ws_url, token=world.tokens["member"]) as probe:
             probe_op = await probe.subscribe(TASK_UPDATED, {"t": task["id"]})
-            await wait_for_viewers(gql, world, task["id"], 1)
+            await world.wait_for_viewers(task["id"], 1)
             await set_status(world, task["id"], "PENDING")
             await probe.next_data(probe_op)
         try:
@@ -258,6 +244,6 @@ async def test_legacy_protocol_delivers_after_connection_init(
     task = await world.create_task()
     async with connect(server.ws_url, token=world.tokens["viewer"], protocol=LEGACY_WS) as ws:
         op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await wait_for_viewers(gql, world, task["id"], 1)
+        await world.wait_for_viewers(task["id"], 1)
         await set_status(world, task["id"], "IN_PROGRESS")
         assert (await ws.next_data(op))["taskUpdated"]["task"]["version"] == 2

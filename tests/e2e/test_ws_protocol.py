@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -149,15 +148,7 @@ async def test_token_expiry_closes_the_socket_with_4403_and_resume_loses_nothing
             "subscription($t: ID!) { taskUpdated(taskId: $t) { cursor task { version } } }",
             {"t": task["id"]},
         )
-        for _ in range(100):
-            data = await gql.data(
-                "query($t: ID!) { usersInTask(taskId: $t) { id } }",
-                {"t": task["id"]},
-                token=world.tokens["owner"],
-            )
-            if data["usersInTask"]:
-                break
-            await asyncio.sleep(0.02)
+        await world.wait_for_viewers(task["id"])
         await gql.data(
             "mutation($t: ID!) { updateTaskStatus(id: $t, status: IN_PROGRESS) { version } }",
             {"t": task["id"]},

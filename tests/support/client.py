@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -103,3 +104,17 @@ class World:
         )
         task: dict[str, Any] = data["createTask"]
         return task
+
+    async def wait_for_viewers(self, task_id: str, count: int = 1) -> None:
+        """Until `usersInTask` lists `count` users: subscriptions join their room
+        asynchronously, so a test waits for that before it makes the change it expects."""
+        for _ in range(200):
+            data = await self.client.data(
+                "query($t: ID!) { usersInTask(taskId: $t) { id } }",
+                {"t": task_id},
+                token=self.tokens["owner"],
+            )
+            if len(data["usersInTask"]) >= count:
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"fewer than {count} viewers of task {task_id}")
