@@ -22,7 +22,7 @@ from graph.realtime.access import AccessCache
 from graph.realtime.bus import EventBus
 from graph.realtime.connections import LiveConnection
 from graph.realtime.metrics import RealtimeMetrics
-from graph.realtime.presence import PresenceBoard
+from graph.realtime.presence import PresenceBoard, RoomWatchers
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription, RoomRegistry, Viewer
 from graph.realtime.sequencer import ProjectSequencer
@@ -46,7 +46,7 @@ class RealtimeHub:
         self.connections: dict[str, LiveConnection] = {}
         self.user_connections: dict[str, int] = defaultdict(int)
         self.access = AccessCache(db)
-        self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self.watchers = RoomWatchers()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False
         self.sequencer = ProjectSequencer(
@@ -131,7 +131,7 @@ class RealtimeHub:
             self.access.member_changed(str(data["p"]), str(data["u"]))
             self.spawn(self._recheck(str(data["p"]), str(data["u"])))
         elif kind == "pr":
-            self._notify_watchers(set(data.get("r", ())))
+            self.watchers.notify(set(data.get("r", ())))
 
     def _deliver(self, record: EventRecord) -> None:
         self.rooms.deliver(record)
@@ -286,24 +286,7 @@ class RealtimeHub:
         try:
             await self.bus.publish(orjson.dumps({"k": "pr", "r": sorted(rooms)}).decode())
         except Exception:
-            self._notify_watchers(rooms)  # at least this instance's watchers hear of it
-
-    def _notify_watchers(self, rooms: set[str]) -> None:
-        for room in rooms:
-            for event in self._watchers.get(room, ()):
-                event.set()
-
-    @contextlib.contextmanager
-    def watch(self, room: str) -> Any:
-        """An asyncio.Event set whenever the room's viewers may have changed."""
-        event = asyncio.Event()
-        self._watchers[room].add(event)
-        try:
-            yield event
-        finally:
-            self._watchers[room].discard(event)
-            if not self._watchers[room]:
-                del self._watchers[room]
+            self.watchers.notify(rooms)  # at least this instance's watchers hear of it
 
     def metrics_text(self) -> str:
         return self.metrics.render()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import orjson
 from redis import asyncio as aioredis
@@ -118,3 +118,29 @@ class PresenceBoard:
             if snapshot.id != self._instance_id:
                 others.append(snapshot)
         return [local, *others]
+
+
+class RoomWatchers:
+    """Events that `viewersChanged` subscriptions wait on, one set per room."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, set[asyncio.Event]] = {}
+
+    def notify(self, rooms: set[str]) -> None:
+        for room in rooms:
+            for event in self._events.get(room, ()):
+                event.set()
+
+    @contextlib.contextmanager
+    def watch(self, room: str) -> Iterator[asyncio.Event]:
+        """An asyncio.Event set whenever the room's viewers may have changed."""
+        event = asyncio.Event()
+        self._events.setdefault(room, set()).add(event)
+        try:
+            yield event
+        finally:
+            watchers = self._events.get(room)
+            if watchers is not None:
+                watchers.discard(event)
+                if not watchers:
+                    del self._events[room]

@@ -211,7 +211,7 @@ async def viewers_changed(
         await require_read(ctx, pid)
         room = f"project:{pid}"
     hub = ctx.services.realtime
-    with hub.watch(room) as changed:
+    with hub.watchers.watch(room) as changed:
         last: list[str] | None = None
         while True:
             changed.clear()
