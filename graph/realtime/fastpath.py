@@ -162,7 +162,7 @@ class FastPath:
                 group = self._start_group(key, plan, variables, target)
                 group.add(member)
                 self._groups[key] = group
-                await asyncio.shield(self._ready(group))
+                await asyncio.shield(group.ready)
                 return group
             except BaseException:
                 self._groups.pop(key, None)
@@ -171,9 +171,6 @@ class FastPath:
                 del self._starting[key]
                 if not future.done():
                     future.set_result(None)
-
-    async def _ready(self, group: SubscriptionGroup) -> None:
-        await group.ready
 
     def _start_group(
         self,
@@ -241,10 +238,6 @@ class FastPath:
         with contextlib.suppress(Exception):
             await send_message({"id": op_id, "type": "next", "payload": payload})
             await send_message({"id": op_id, "type": "complete"})
-
-    @property
-    def groups(self) -> int:
-        return len(self._groups)
 
 
 def _as_graphql_error(error: TaskliveError) -> GraphQLError:

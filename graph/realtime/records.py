@@ -55,10 +55,6 @@ class EventRecord:
         ).decode()
 
     @classmethod
-    def from_json(cls, message: str | bytes) -> EventRecord:
-        return cls.from_dict(orjson.loads(message))
-
-    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EventRecord:
         return cls(
             project_id=data["p"],

@@ -53,13 +53,6 @@ class ProjectSequencer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    def last_delivered(self, project_id: str) -> int | None:
-        return self._last.get(project_id)
-
-    @property
-    def projects(self) -> list[str]:
-        return list(self._last)
-
     async def track(self, project_id: str) -> int:
         """Follow a project; returns the last sequence number handled before live delivery."""
         self._refs[project_id] = self._refs.get(project_id, 0) + 1
