@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, ValidationContext
 from graphql.language import ArgumentNode, DocumentNode, ObjectFieldNode, Visitor, visit
 from strawberry.extensions import (
     AddValidationRules,
@@ -148,16 +148,37 @@ class ErrorCodes(SchemaExtension):
         )
 
 
+def _tolerate_unknown_fragments(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
+    """The rule, except that a spread of an undefined fragment skips it instead of raising.
+
+    Strawberry's depth limiter looks fragments up by name and raises KeyError for one that
+    is not defined, which escaped as an error without a code; KnownFragmentNamesRule
+    reports that fragment as a validation error.
+    """
+
+    class Tolerant(rule):  # type: ignore[valid-type,misc]
+        def __init__(self, context: ValidationContext) -> None:
+            try:
+                super().__init__(context)
+            except KeyError:
+                ASTValidationRule.__init__(self, context)
+
+    return Tolerant
+
+
 def build_extensions(settings: Settings) -> list[Any]:
     """The schema's extensions, as classes or factories, from the settings."""
 
     # The limiters' rule classes are built once: a limiter built per request makes new rule
     # classes, which are part of the validation cache's key, so the cache would never hit.
     limit_rules = [
-        *QueryDepthLimiter(
-            max_depth=settings.max_query_depth,
-            should_ignore=lambda ignore: ignore.field_name.startswith("__"),
-        ).validation_rules,
+        *map(
+            _tolerate_unknown_fragments,
+            QueryDepthLimiter(
+                max_depth=settings.max_query_depth,
+                should_ignore=lambda ignore: ignore.field_name.startswith("__"),
+            ).validation_rules,
+        ),
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
     ]
     extensions: list[Any] = [

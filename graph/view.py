@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any, cast
 
 import orjson
 import strawberry
+from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
@@ -36,6 +39,26 @@ log = logging.getLogger(__name__)
 CLOSE_TOKEN_REFUSED = 4403
 TOKEN_KEYS = ("authorization", "Authorization", "token")
 NOT_SET: UnsetType = UNSET
+
+
+SUBSCRIPTION_NEEDS_STREAM = (
+    "subscriptions need a streaming transport: a WebSocket (graphql-transport-ws), "
+    'Accept: text/event-stream, or Accept: multipart/mixed;subscriptionSpec="1.0"'
+)
+
+
+def is_subscription(query: object, operation_name: object) -> bool:
+    """Whether the operation that would run is a subscription (False when it won't parse)."""
+    if not isinstance(query, str) or "subscription" not in query:
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False  # the ordinary path reports the syntax error
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if isinstance(operation_name, str):
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    return len(operations) == 1 and operations[0].operation is OperationType.SUBSCRIPTION
 
 
 def token_from_params(params: object) -> object:
@@ -74,8 +97,39 @@ class TaskliveGraphQL(GraphQL[Context, None]):
                 cache_size=services.settings.document_cache_size,
             )
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, which browser
+        # clients (graphql-ws, subscriptions-transport-ws) cannot parse as messages.
+        return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError as exc:
+            # A body that is not UTF-8 is malformed JSON: Strawberry answers 400 for a
+            # JSONDecodeError but lets this ValueError through as a 500.
+            raise json.JSONDecodeError("the body is not UTF-8", "", 0) from exc
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> Any:
+        """Plain HTTP (no streaming `Accept`) runs queries and mutations, not subscriptions."""
+        if is_subscription(request_data.query, request_data.operation_name):
+            raise HTTPException(400, SUBSCRIPTION_NEEDS_STREAM)
+        return await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         record = current_request.get()

@@ -13,7 +13,10 @@ import contextlib
 
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage,
+    OperationMessage,
+)
 
 from graph.context import Context
 
@@ -27,6 +30,16 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watchdog
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        # JSON that is not an object, or an unhashable id, raises a TypeError in Strawberry's
+        # dispatch, which drops the socket with no close frame: it is malformed (4400).
+        if not isinstance(message, dict) or isinstance(message.get("id"), list | dict):
+            await self.websocket.close(
+                code=4400, reason="WebSocket message must be a JSON object with a scalar id"
+            )
+            return
+        await super().handle_message(message)
 
     async def _close_without_init(self) -> None:
         await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())

@@ -14,6 +14,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
 from graph.context import Context
 
@@ -21,6 +22,17 @@ log = logging.getLogger(__name__)
 
 
 class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_message(self, message: Message) -> None:
+        # JSON that is not an object (`[]`, `5`, `null`), or an id that is an array or an
+        # object, raises a TypeError in Strawberry's dispatch, which drops the socket with
+        # no close frame: it is a malformed message (4400).
+        if not isinstance(message, dict) or isinstance(message.get("id"), list | dict):
+            await self.handle_invalid_message(
+                "WebSocket message must be a JSON object with a scalar id"
+            )
+            return
+        await super().handle_message(message)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         fast = getattr(self.view, "fast_path", None)
         plan = None
