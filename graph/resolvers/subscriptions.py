@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -27,6 +27,7 @@ from graph.schema.events import (
 from graph.schema.stats import ViewersChangedEvent
 from graph.schema.user import User
 
+EventT = TypeVar("EventT", bound=TaskEvent)
 REPLAY_PAGE = 200
 TASK_TYPES = frozenset({EventType.UPDATED, EventType.DELETED})
 PROJECT_TYPES: dict[str, frozenset[EventType] | None] = {
@@ -164,34 +165,29 @@ async def task_updated(
             yield event
 
 
-async def task_created(
-    info: Info, project_id: strawberry.ID
-) -> AsyncGenerator[TaskCreatedEvent, None]:
-    target = await resolve_target(info.context, "taskCreated", {"projectId": project_id})
+async def _events_of(
+    info: Info, operation: str, args: dict[str, Any], kind: type[EventT]
+) -> AsyncGenerator[EventT, None]:
+    """The target's events that are of `kind` (every event for TaskEvent)."""
+    target = await resolve_target(info.context, operation, args)
     async for record in _follow(info, target):
         event = event_from_record(record)
-        if isinstance(event, TaskCreatedEvent):
+        if isinstance(event, kind):
             yield event
 
 
-async def task_deleted(
-    info: Info, project_id: strawberry.ID
-) -> AsyncGenerator[TaskDeletedEvent, None]:
-    target = await resolve_target(info.context, "taskDeleted", {"projectId": project_id})
-    async for record in _follow(info, target):
-        event = event_from_record(record)
-        if isinstance(event, TaskDeletedEvent):
-            yield event
+def task_created(info: Info, project_id: strawberry.ID) -> AsyncGenerator[TaskCreatedEvent, None]:
+    return _events_of(info, "taskCreated", {"projectId": project_id}, TaskCreatedEvent)
 
 
-async def task_events(
+def task_deleted(info: Info, project_id: strawberry.ID) -> AsyncGenerator[TaskDeletedEvent, None]:
+    return _events_of(info, "taskDeleted", {"projectId": project_id}, TaskDeletedEvent)
+
+
+def task_events(
     info: Info, project_id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[TaskEvent, None]:
-    target = await resolve_target(
-        info.context, "taskEvents", {"projectId": project_id, "after": after}
-    )
-    async for record in _follow(info, target):
-        yield event_from_record(record)
+    return _events_of(info, "taskEvents", {"projectId": project_id, "after": after}, TaskEvent)
 
 
 async def viewers_changed(
