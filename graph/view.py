@@ -13,9 +13,13 @@ import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -41,6 +45,8 @@ TOKEN_KEYS = ("authorization", "Authorization", "token")
 NOT_SET: UnsetType = UNSET
 
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
 SUBSCRIPTION_NEEDS_STREAM = (
     "subscriptions need a streaming transport: a WebSocket (graphql-transport-ws), "
     'Accept: text/event-stream, or Accept: multipart/mixed;subscriptionSpec="1.0"'
@@ -59,6 +65,39 @@ def is_subscription(query: object, operation_name: object) -> bool:
     if isinstance(operation_name, str):
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     return len(operations) == 1 and operations[0].operation is OperationType.SUBSCRIPTION
+
+
+def prefers_graphql_response_json(accept: str) -> bool:
+    """Whether `Accept` ranks the GraphQL response media type at least as high as JSON."""
+    quality = {GRAPHQL_RESPONSE_JSON: 0.0, "application/json": 0.0}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        media = media.lower()
+        if media not in quality:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media] = max(quality[media], q)
+    return quality[GRAPHQL_RESPONSE_JSON] > 0 and (
+        quality[GRAPHQL_RESPONSE_JSON] >= quality["application/json"]
+    )
+
+
+def is_request_error(response: object) -> bool:
+    """A reply whose operation never ran: the document did not parse or validate, or its
+    variables did not coerce. Field errors carry a `path`; these do not."""
+    if not isinstance(response, dict) or response.get("data") is not None:
+        return False
+    errors = response.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return False
+    return all(isinstance(e, dict) and "path" not in e for e in errors)
 
 
 def token_from_params(params: object) -> object:
@@ -102,6 +141,33 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         # clients (graphql-ws, subscriptions-transport-ws) cannot parse as messages.
         return orjson.dumps(data).decode()
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if isinstance(request, Request) and prefers_graphql_response_json(
+            request.headers.get("accept", "")
+        ):
+            sub_response.media_type = GRAPHQL_RESPONSE_JSON
+        return sub_response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """`application/json` replies 200 to every well-formed request (the spec's legacy
+        rule); `application/graphql-response+json` replies 400 without `data` when the
+        operation never ran, as the GraphQL over HTTP spec asks."""
+        if sub_response.media_type != GRAPHQL_RESPONSE_JSON:
+            return super().create_response(response_data, sub_response)
+        refused = not isinstance(response_data, list) and is_request_error(response_data)
+        if refused and not isinstance(response_data, list):
+            response_data = cast(
+                GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"}
+            )
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        if refused and not sub_response.status_code:
+            response.status_code = 400
+        return response
+
     def decode_json(self, data: str | bytes) -> object:
         try:
             return json.loads(data)
@@ -122,14 +188,31 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         """Plain HTTP (no streaming `Accept`) runs queries and mutations, not subscriptions."""
         if is_subscription(request_data.query, request_data.operation_name):
             raise HTTPException(400, SUBSCRIPTION_NEEDS_STREAM)
-        return await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
+        try:
+            return await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError):
+                # The spec: a mutation over GET is 405 Method Not Allowed (Strawberry says 400).
+                raise HTTPException(405, exc.reason) from exc
+            raise
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            allow = {"allow": "POST"} if exc.status_code == 405 else None
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code, headers=allow)
+        await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         record = current_request.get()
