@@ -26,6 +26,7 @@ from graph.middleware import AccessLogMiddleware
 from graph.realtime.hub import RealtimeHub
 from graph.settings import Settings, get_settings
 from graph.view import TaskliveGraphQL
+from graph.web import web_routes
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *web_routes(settings),  # last: the board at `/` answers every other path
         ],
         middleware=[
             Middleware(AccessLogMiddleware),

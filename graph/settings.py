@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "tasklive-development-secret-change-me"
+# The web board and GraphiQL, as `npm run build` in web/ writes them.
+REPO_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 class Settings(BaseSettings):
@@ -54,6 +57,7 @@ class Settings(BaseSettings):
     presence_ttl_seconds: float = 15.0
     gap_check_interval_seconds: float = 2.0
     log_sql: bool = Field(default=False)
+    web_dist: Path = REPO_WEB_DIST
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

@@ -13,7 +13,7 @@ import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
@@ -35,6 +35,7 @@ from graph.logs import current_request
 from graph.realtime.connections import LiveConnection
 from graph.realtime.fastpath import FastPath
 from graph.realtime.frames import RawSocket
+from graph.web import graphiql_page
 from graph.ws_legacy import LegacyGraphQLWSHandler
 from graph.ws_transport import FastTransportWSHandler
 
@@ -135,6 +136,13 @@ class TaskliveGraphQL(GraphQL[Context, None]):
                 cast(strawberry.Schema, self.schema)._schema,
                 cache_size=services.settings.document_cache_size,
             )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the web build, whose assets are local, or Strawberry's page without one."""
+        page = graphiql_page(self.services.settings)
+        if page is None:
+            return await super().render_graphql_ide(request)
+        return HTMLResponse(page)
 
     def encode_json(self, data: object) -> str:
         # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, which browser
