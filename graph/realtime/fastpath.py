@@ -101,6 +101,9 @@ class FastPath:
             limit_events=self.settings.subscriber_queue_limit,
             on_slow=lambda _: hub.close_slow(connection),
         )
+        # Everything up to the cursor is the client's already, even what this instance has
+        # not yet heard of (and delivers later): only later events go out.
+        member.last_seq = target.after_seq or 0
         group = await self._join(key, plan, shared, target, member)
         hub.add_viewer(member)
         try:

@@ -131,7 +131,9 @@ async def _follow(info: Info, target: LiveTarget) -> AsyncGenerator[EventRecord,
         types=target.types,
         connection=ctx.connection,
     ) as sub:
-        last = 0
+        # The client holds everything up to its cursor; an instance that is behind it
+        # (it has not yet heard of the newest events) delivers those later: skip them.
+        last = target.after_seq or 0
         async for record in replay(ctx, target):
             if sub.ended is not None:
                 raise sub.ended
