@@ -1,0 +1,40 @@
+// GraphiQL with its assets in this build, so it works with no internet. Queries and
+// mutations go over HTTP; subscriptions over graphql-ws, whose connection parameters are
+// the Headers pane (`{"Authorization": "Bearer …"}`), which the server accepts.
+import { createGraphiQLFetcher } from "@graphiql/toolkit";
+import { GraphiQL } from "graphiql";
+import "graphiql/style.css";
+import { createRoot } from "react-dom/client";
+
+import { loadSession } from "./auth";
+import { graphqlWsUrl } from "./link";
+
+const fetcher = createGraphiQLFetcher({
+  url: `${location.origin}/graphql`,
+  subscriptionUrl: graphqlWsUrl(),
+});
+
+// A tab opened from the board inherits its sign-in (sessionStorage is copied to it).
+const session = loadSession();
+const headers = session ? JSON.stringify({ Authorization: `Bearer ${session.token}` }, null, 2) : undefined;
+
+const query = `# Sign in: put {"Authorization": "Bearer <token>"} in the Headers pane below
+# (\`tasklive demo\` prints tokens). Then try a subscription and change a task elsewhere:
+#
+# subscription { taskEvents(projectId: "<id>") { __typename cursor ... on TaskUpdatedEvent { task { title status } } } }
+
+query {
+  me { id name }
+  projects { id name tasks(first: 10) { edges { node { id title status version } } } }
+}
+`;
+
+createRoot(document.getElementById("graphiql")!).render(
+  <GraphiQL
+    fetcher={fetcher}
+    defaultQuery={query}
+    defaultHeaders={headers}
+    defaultEditorToolsVisibility={headers ? "headers" : true}
+    isHeadersEditorEnabled
+  />,
+);
