@@ -22,7 +22,7 @@ from graph.auth import TokenVerifier
 from graph.context import Services
 from graph.logs import configure_logging
 from graph.maintenance import run_pruner
-from graph.middleware import AccessLogMiddleware
+from graph.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from graph.realtime.hub import RealtimeHub
 from graph.settings import Settings, get_settings
 from graph.view import TaskliveGraphQL
@@ -125,6 +125,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type", "accept"],
                 max_age=600,
+            ),
+            Middleware(
+                BodySizeLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                refusals=services.realtime.metrics.refusals,
             ),
         ],
         lifespan=lifespan,

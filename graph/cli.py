@@ -77,7 +77,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         ws_ping_interval=settings.ws_ping_interval_seconds,
         ws_ping_timeout=settings.ws_ping_timeout_seconds,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-        proxy_headers=False,
+        # Trust X-Forwarded-For (the client address for MAX_CONNECTIONS_PER_IP and the logs)
+        # only from the proxies the operator names.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

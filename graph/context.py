@@ -11,6 +11,7 @@ from db.session import Database
 from graph.auth import Principal, TokenVerifier
 from graph.errors import TaskliveError, Unauthenticated
 from graph.loaders import Loaders
+from graph.ratelimit import MutationRateLimiter
 from graph.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,6 +29,13 @@ class Services:
     verifier: TokenVerifier
     realtime: RealtimeHub
     known_users: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    rate_limiter: MutationRateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rate_limiter = MutationRateLimiter(
+            per_second=self.settings.mutation_rate_per_second,
+            burst=self.settings.mutation_burst,
+        )
 
 
 class Context:

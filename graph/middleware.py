@@ -1,9 +1,12 @@
-"""ASGI middleware: one access-log line per HTTP request and per WebSocket connection."""
+"""ASGI middleware: an access-log line per request and per WebSocket; the body size limit."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.logs import RequestRecord, current_request
@@ -67,3 +70,59 @@ class AccessLogMiddleware:
                     },
                 },
             )
+
+
+class BodySizeLimitMiddleware:
+    """Reads an HTTP request body before the app does, refusing one over `max_bytes` (413).
+
+    The whole body is needed anyway (GraphQL parses it in one piece), so it is buffered here
+    and handed on as one message; counting what arrives, not trusting `Content-Length`,
+    also stops a chunked body that never ends.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, refusals: MutableMapping[str, int]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.refusals = refusals
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left; nobody to answer
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        buffered: Message | None = {"type": "http.request", "body": b"".join(chunks)}
+
+        async def replay() -> Message:
+            nonlocal buffered
+            if buffered is None:
+                return await receive()
+            message, buffered = buffered, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.refusals["body_size"] += 1
+        response = PlainTextResponse(
+            f"the request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)",
+            status_code=413,
+            headers={"connection": "close"},
+        )
+        await response(scope, receive, send)

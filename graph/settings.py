@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     connection_init_timeout_seconds: float = 10.0
     max_subscriptions_per_connection: int = 100
     max_connections_per_user: int = 100
+    max_connections_per_ip: int = 1000
+    mutation_rate_per_second: float = 20.0
+    mutation_burst: int = 100
+    max_body_bytes: int = 1024 * 1024
+    forwarded_allow_ips: str | None = None
     ws_ping_interval_seconds: float = 20.0
     ws_ping_timeout_seconds: float = 20.0
     ws_max_message_bytes: int = 64 * 1024

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from typing import Any, cast
 
 import orjson
@@ -129,6 +130,8 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.services = services
+        # Open WebSockets by client address (MAX_CONNECTIONS_PER_IP).
+        self.address_connections: Counter[str] = Counter()
         self.fast_path: FastPath | None = None
         if services.settings.fast_path:
             self.fast_path = FastPath(
@@ -257,6 +260,7 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         limit = self.services.settings.max_connections_per_user
         if hub.user_connections.get(principal.user_id, 0) >= limit:
             hub.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
+            hub.metrics.refusals["connections_per_user"] += 1
             raise ConnectionRejectionError({"message": f"more than {limit} connections"})
         context.set_principal(principal)
         record = current_request.get()
@@ -285,9 +289,20 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         if self.services.realtime.shutting_down:
             await request.close(code=1001)  # refuses the handshake; the client goes elsewhere
             return request
+        address = request.client.host if request.client else "-"
+        per_address = self.services.settings.max_connections_per_ip
+        if self.address_connections[address] >= per_address:
+            log.warning("WebSocket refused: %s already holds %d", address, per_address)
+            self.services.realtime.metrics.refusals["connections_per_ip"] += 1
+            await request.close(code=1013)  # before the handshake: an HTTP 403
+            return request
+        self.address_connections[address] += 1
         ws_context = await self.get_context(request, response=request)
         try:
             return await super().run(request, context=ws_context, root_value=root_value)
         finally:
+            self.address_connections[address] -= 1
+            if not self.address_connections[address]:
+                del self.address_connections[address]
             if ws_context.connection is not None:
                 self.services.realtime.disconnect(ws_context.connection)

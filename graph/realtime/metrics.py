@@ -44,6 +44,8 @@ class RealtimeMetrics:
         self.events_backfilled = 0
         self.slow_consumer_closes = 0
         self.closes: dict[int, int] = defaultdict(int)
+        # Requests and connections refused by an abuse limit, by the limit's name.
+        self.refusals: dict[str, int] = defaultdict(int)
         self.broker_reconnects = 0
         self.delivery_latency = Histogram()
 
@@ -77,6 +79,9 @@ class RealtimeMetrics:
         name = "tasklive_websocket_closes_total"
         lines += [f"# HELP {name} WebSocket closes by code", f"# TYPE {name} counter"]
         lines += [f'{name}{{code="{code}"}} {n}' for code, n in sorted(self.closes.items())]
+        name = "tasklive_refusals_total"
+        lines += [f"# HELP {name} Requests refused by an abuse limit", f"# TYPE {name} counter"]
+        lines += [f'{name}{{limit="{k}"}} {n}' for k, n in sorted(self.refusals.items())]
         name = "tasklive_delivery_latency_seconds"
         lines += [f"# HELP {name} Commit to delivery latency", f"# TYPE {name} histogram"]
         lines += self.delivery_latency.render(name)

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
+from graph.ratelimit import RateLimitedMutation
 from graph.resolvers import events as event_resolvers
 from graph.resolvers import presence as presence_resolvers
 from graph.resolvers import projects as project_resolvers
@@ -22,6 +23,11 @@ from graph.schema.stats import RealtimeStats, ViewersChangedEvent
 from graph.schema.task import Task, TaskConnection
 from graph.schema.user import User
 from graph.settings import Settings
+
+
+def mutation(resolver: Any) -> Any:
+    """A mutation field under the per-user mutation rate limit."""
+    return strawberry.mutation(resolver=resolver, extensions=[RateLimitedMutation()])
 
 
 @strawberry.type
@@ -44,20 +50,14 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    create_project: Project = strawberry.mutation(resolver=project_resolvers.create_project)
-    add_project_member: ProjectMember = strawberry.mutation(
-        resolver=project_resolvers.add_project_member
-    )
-    remove_project_member: bool = strawberry.mutation(
-        resolver=project_resolvers.remove_project_member
-    )
-    create_task: Task = strawberry.mutation(resolver=task_mutations.create_task)
-    update_task: Task = strawberry.mutation(resolver=task_mutations.update_task)
-    update_task_status: Task = strawberry.mutation(resolver=task_mutations.update_task_status)
-    bulk_update_task_status: list[Task] = strawberry.mutation(
-        resolver=task_mutations.bulk_update_task_status
-    )
-    delete_task: strawberry.ID = strawberry.mutation(resolver=task_mutations.delete_task)
+    create_project: Project = mutation(project_resolvers.create_project)
+    add_project_member: ProjectMember = mutation(project_resolvers.add_project_member)
+    remove_project_member: bool = mutation(project_resolvers.remove_project_member)
+    create_task: Task = mutation(task_mutations.create_task)
+    update_task: Task = mutation(task_mutations.update_task)
+    update_task_status: Task = mutation(task_mutations.update_task_status)
+    bulk_update_task_status: list[Task] = mutation(task_mutations.bulk_update_task_status)
+    delete_task: strawberry.ID = mutation(task_mutations.delete_task)
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.client import GraphQLClient, token, unique
-from tests.support.servers import ServerProcess, make_server
+from tests.support.servers import ServerProcess, sqlite_server
 
 DEPTH_3 = "{ projects { members { user { id } } } }"
 DEPTH_4 = "{ projects { tasks { edges { node { id } } } } }"
@@ -47,19 +47,10 @@ async def allowed(gql: GraphQLClient, query: str) -> None:
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server of its own with tight limits, on SQLite."""
-    tmp = tmp_path_factory.mktemp("limited")
-    proc = make_server(
-        tmp,
-        f"sqlite+aiosqlite:///{tmp / 'limits.db'}",
-        MAX_QUERY_DEPTH="3",
-        MAX_ALIASES="2",
-        MAX_TOKENS="50",
-    )
-    proc.start()
-    try:
+    with sqlite_server(
+        tmp_path_factory.mktemp("limited"), MAX_QUERY_DEPTH="3", MAX_ALIASES="2", MAX_TOKENS="50"
+    ) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture

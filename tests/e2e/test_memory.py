@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.support.client import GraphQLClient, World
-from tests.support.servers import ServerProcess, make_server
+from tests.support.servers import ServerProcess, sqlite_server
 from tests.support.ws import GraphQLWS, connect
 
 CONNECTIONS = 10
@@ -54,18 +54,15 @@ def memory_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     tmp: Path = tmp_path_factory.mktemp("memory")
-    proc = make_server(
+    with sqlite_server(
         tmp,
-        f"sqlite+aiosqlite:///{tmp}/t.db",
         MAX_SUBSCRIPTIONS_PER_CONNECTION=str(PER_CONNECTION * 2),
         FAST_PATH=str(request.param == "fast-path").lower(),
         # Readers here keep up by construction; only memory is under test.
         SUBSCRIBER_BUFFER_BYTES=str(16 * 1024 * 1024),
         LOG_LEVEL="WARNING",
-    )
-    proc.start()
-    yield proc
-    proc.stop()
+    ) as proc:
+        yield proc
 
 
 def rss_mib(server: ServerProcess) -> float:

@@ -15,7 +15,7 @@ import pytest
 import websockets
 
 from tests.support.client import GraphQLClient, World
-from tests.support.servers import ServerProcess, make_server
+from tests.support.servers import ServerProcess, sqlite_server
 from tests.support.ws import GraphQLWS, connect
 
 QUEUE_LIMIT = 20
@@ -49,16 +49,13 @@ def slow_server(
     """Live subscriptions served by subscription groups (the default) or by Strawberry's
     per-subscription execution (what the legacy protocol and HTTP streams use)."""
     tmp: Path = tmp_path_factory.mktemp("slow")
-    proc = make_server(
+    with sqlite_server(
         tmp,
-        f"sqlite+aiosqlite:///{tmp}/t.db",
         SUBSCRIBER_QUEUE_LIMIT=str(QUEUE_LIMIT),
         MAX_BULK_IDS="10",  # the queue must hold one whole bulk change
         FAST_PATH=str(request.param == "fast-path").lower(),
-    )
-    proc.start()
-    yield proc
-    proc.stop()
+    ) as proc:
+        yield proc
 
 
 def rss_kib(server: ServerProcess) -> int:

@@ -11,7 +11,7 @@ import pytest
 import websockets
 
 from tests.support.client import GraphQLClient, World, token
-from tests.support.servers import ServerProcess, make_server
+from tests.support.servers import ServerProcess, make_server, sqlite_server
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, connect
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
@@ -22,15 +22,10 @@ TASK_UPDATED = "subscription($t: ID!) { taskUpdated(taskId: $t) { task { version
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server with a 1 s connection_init wait and 2 connections per user."""
     tmp: Path = tmp_path_factory.mktemp("strict")
-    proc = make_server(
-        tmp,
-        f"sqlite+aiosqlite:///{tmp}/t.db",
-        CONNECTION_INIT_TIMEOUT_SECONDS="1",
-        MAX_CONNECTIONS_PER_USER="2",
-    )
-    proc.start()
-    yield proc
-    proc.stop()
+    with sqlite_server(
+        tmp, CONNECTION_INIT_TIMEOUT_SECONDS="1", MAX_CONNECTIONS_PER_USER="2"
+    ) as proc:
+        yield proc
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

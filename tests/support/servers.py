@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,6 +132,17 @@ def make_server(
         log_path=tmp / f"server-{port}.log",
         extra_args=args or [],
     )
+
+
+@contextmanager
+def sqlite_server(tmp: Path, **env: str) -> Iterator[ServerProcess]:
+    """A started server of its own on a fresh SQLite file in `tmp`, stopped afterwards."""
+    proc = make_server(tmp, f"sqlite+aiosqlite:///{tmp / 'tasklive.db'}", **env)
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
 
 
 # PostgreSQL: one throwaway database per use, dropped afterwards.
