@@ -25,6 +25,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graph.auth import Principal
 from graph.context import Context, Services
 from graph.errors import TaskliveError
+from graph.jsontext import dumps
 from graph.realtime.groups import FastMember, SubscriptionGroup, error_payload
 from graph.realtime.plans import Plan, Planner
 from graph.realtime.records import EventRecord
@@ -85,7 +86,7 @@ class FastPath:
         key = (
             plan.document.loc.source.body if plan.document.loc else "",
             plan.operation.name.value if plan.operation.name else None,
-            orjson.dumps(shared, option=orjson.OPT_SORT_KEYS),
+            dumps(shared, sort_keys=True),
         )
         hub = self.services.realtime
         member = FastMember(
@@ -161,14 +162,19 @@ class FastPath:
                 continue
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._starting[key] = future
+            group = None
             try:
                 group = self._start_group(key, plan, variables, target)
                 group.add(member)
-                self._groups[key] = group
+                # Others join (through `starting`) only once the group's queue is in the
+                # room: a member's replay that ended before then would miss the events
+                # committed between its last read and the queue's baseline.
                 await asyncio.shield(group.ready)
+                self._groups[key] = group
                 return group
             except BaseException:
-                self._groups.pop(key, None)
+                if group is not None:
+                    group.remove(member)  # stops the group's queue, which nobody else shares
                 raise
             finally:
                 del self._starting[key]

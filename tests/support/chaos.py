@@ -97,6 +97,7 @@ class ChaosReport:
     catch_up_seconds: float = 0.0
     duration: float = 0.0
     servers_ready: bool = False
+    examples: list[str] = field(default_factory=list)  # what went wrong, a few cases
 
     @property
     def ok(self) -> bool:
@@ -134,6 +135,7 @@ class ChaosReport:
             f"duration               {self.duration:.1f} s (writing {self.write_seconds:.1f} s, "
             f"catching up after the last write {self.catch_up_seconds:.1f} s)",
             f"result                 {'OK' if self.ok else 'FAILED'}",
+            *self.examples[:10],
         ]
 
 
@@ -465,7 +467,10 @@ def _count(
                     if index < furthest:
                         report.reordered += 1
                     furthest = max(furthest, index)
-            report.lost += expected[project] - len(seen)
+            missing = expected[project] - len(seen)
+            report.lost += missing
+            if missing and len(report.examples) < 10:
+                report.examples.append(_explain(sub, project, logs[project], world, shared, seen))
     report.closes = shared.closes
     report.errors = shared.errors
 
@@ -487,3 +492,34 @@ async def _log_progress(
             sum(s.reconnects for s in subs),
             dict(report.faults) or "none yet",
         )
+
+
+def _explain(
+    sub: Subscriber,
+    project: str,
+    cursors: list[str],
+    world: World,
+    shared: Shared,
+    seen: set[int],
+) -> str:
+    """Which events a subscriber missed, and the sessions it had (to read with server logs)."""
+    start = world.starts[project]
+    first = cursors.index(start) + 1 if start is not None else 0
+    missed = [
+        i - first
+        for i, c in enumerate(cursors[first:], first)
+        if shared.interned.get(c) not in seen
+    ]
+    sessions = [
+        (round(when, 2), port, _position(cursors, after.get(project)) - first)
+        for when, port, after in sub.sessions
+    ]
+    return (
+        f"subscriber {sub.index} missed events {missed[:10]} of project {project[:8]} "
+        "(log positions after its start); sessions (time, port, resumed after position): "
+        f"{sessions}"
+    )
+
+
+def _position(cursors: list[str], cursor: str | None) -> int:
+    return cursors.index(cursor) if cursor in cursors else -1

@@ -89,6 +89,8 @@ class Subscriber:
         self.probe_leaks = 0
         self.probe_refused = False
         self.reconnects = 0
+        # (when, server port, resume cursors) of each session: what a failure report shows.
+        self.sessions: list[tuple[float, int, dict[str, str | None]]] = []
         self.received_count = 0
         self.max_gap = 0.0
         self.max_outage = 0.0
@@ -131,6 +133,7 @@ class Subscriber:
             if ack.get("type") != "connection_ack":
                 self.shared.errors[f"no connection_ack: {ack}"] += 1
                 return
+            self.sessions.append((time.monotonic(), server.port, dict(self.last)))
             ops: dict[str, str] = {}
             for i, project in enumerate(self.projects):
                 ops[str(i)] = project
