@@ -11,6 +11,10 @@ export default defineConfig({
     // GraphiQL's editor is big; it loads only on the GraphiQL page.
     chunkSizeWarningLimit: 2500,
     rollupOptions: {
+      // GraphiQL's React libraries mark modules "use client", which means nothing here.
+      onwarn(warning, warn) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
       input: {
         board: fileURLToPath(new URL("./index.html", import.meta.url)),
         graphiql: fileURLToPath(new URL("./graphiql.html", import.meta.url)),

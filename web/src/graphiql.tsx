@@ -1,18 +1,32 @@
 // GraphiQL with its assets in this build, so it works with no internet. Queries and
 // mutations go over HTTP; subscriptions over graphql-ws, whose connection parameters are
 // the Headers pane (`{"Authorization": "Bearer …"}`), which the server accepts.
-import { createGraphiQLFetcher } from "@graphiql/toolkit";
+import { createGraphiQLFetcher, type Fetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import "graphiql/style.css";
+import { parse, type DocumentNode } from "graphql";
 import { createRoot } from "react-dom/client";
 
 import { loadSession } from "./auth";
 import { graphqlWsUrl } from "./link";
 
-const fetcher = createGraphiQLFetcher({
+const toServer = createGraphiQLFetcher({
   url: `${location.origin}/graphql`,
   subscriptionUrl: graphqlWsUrl(),
 });
+
+function parsed(query: string): DocumentNode | undefined {
+  try {
+    return parse(query);
+  } catch {
+    return undefined; // the server reports the syntax error
+  }
+}
+
+// The toolkit picks the WebSocket only when it is handed the parsed document, which GraphiQL
+// updates a moment after an edit: a query run at once would go over HTTP. Parse it here.
+const fetcher: Fetcher = (params, options) =>
+  toServer(params, { ...options, documentAST: parsed(params.query) ?? options?.documentAST });
 
 // A tab opened from the board inherits its sign-in (sessionStorage is copied to it).
 const session = loadSession();
