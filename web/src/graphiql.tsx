@@ -28,7 +28,7 @@ function parsed(query: string): DocumentNode | undefined {
 const fetcher: Fetcher = (params, options) =>
   toServer(params, { ...options, documentAST: parsed(params.query) ?? options?.documentAST });
 
-// A tab opened from the board inherits its sign-in (sessionStorage is copied to it).
+// Opened from the board, in the same tab: it starts with the board's sign-in.
 const session = loadSession();
 const headers = session ? JSON.stringify({ Authorization: `Bearer ${session.token}` }, null, 2) : undefined;
 

@@ -133,7 +133,7 @@ function Shell({ link, onSignOut }: { link: Link; onSignOut: () => void }) {
         <span className="spacer" />
         <ConnectionIndicator link={link} onSignIn={onSignOut} />
         <span className="me">{data?.me.name ?? data?.me.id}</span>
-        <a href="/graphql" target="_blank" rel="noreferrer">
+        <a href="/graphql" title="GraphiQL, signed in as this tab's user">
           GraphiQL
         </a>
         <button type="button" onClick={onSignOut}>
