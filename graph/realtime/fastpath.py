@@ -153,6 +153,11 @@ class FastPath:
     ) -> SubscriptionGroup:
         while True:
             group = self._groups.get(key)
+            if group is not None and group.task is not None and group.task.done():
+                # Its queue stopped (it overflowed or failed) and its members are leaving:
+                # a member who joined it now would wait for events that never come.
+                self._forget(group)
+                group = None
             if group is not None:
                 group.add(member)
                 return group

@@ -23,6 +23,7 @@ class StartingGroup:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.members: list[Any] = []
         self.stopped = False
+        self.task: asyncio.Task[None] | None = None
 
     def add(self, member: Any) -> None:
         self.members.append(member)
@@ -63,3 +64,19 @@ async def test_a_group_that_never_starts_is_stopped_and_forgotten() -> None:
     async with asyncio.timeout(5):
         await asyncio.gather(first, return_exceptions=True)
     assert group.stopped and not fast._groups and not fast._starting
+
+
+async def test_a_group_whose_queue_stopped_is_replaced() -> None:
+    """A group whose queue overflowed or failed keeps its leaving members a moment; a new
+    member gets a new group instead of one that will never deliver."""
+    dead, fresh = StartingGroup(), StartingGroup()
+    dead.task = asyncio.create_task(asyncio.sleep(0))
+    await dead.task
+    dead.members.append("leaving")
+    fast = fast_path(fresh)
+    fast._groups[KEY] = dead  # type: ignore[assignment]
+    fresh.ready.set_result(None)
+    async with asyncio.timeout(5):
+        joined = await fast._join(KEY, None, {}, None, "new")  # type: ignore[arg-type]
+    assert joined is fresh and fresh.members == ["new"] and dead.members == ["leaving"]
+    assert fast._groups[KEY] is fresh
