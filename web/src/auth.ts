@@ -63,11 +63,12 @@ export async function fetchDemoUsers(): Promise<DemoUser[] | null> {
   return body.users;
 }
 
-/** The session's token, renewed from /dev/tokens first when a demo token is about to expire. */
-export async function currentToken(session: Session): Promise<string> {
+/** The session's token; a demo token is renewed from /dev/tokens first when it is about to
+ * expire, or when `refused` says the server turned it down. */
+export async function currentToken(session: Session, refused = false): Promise<string> {
   const claims = claimsOf(session.token);
   const expiring = claims?.exp !== undefined && claims.exp - Date.now() / 1000 < RENEW_BEFORE_SECONDS;
-  if (session.source !== "demo" || !expiring) return session.token;
+  if (session.source !== "demo" || !(expiring || refused)) return session.token;
   const users = await fetchDemoUsers().catch(() => null);
   const fresh = users?.find((u) => u.id === claims?.sub);
   if (!fresh) return session.token;

@@ -42,6 +42,7 @@ export class Link {
   readonly client: Client;
   private state: LinkState = { status: "connecting", attempt: 0 };
   private hasConnected = false;
+  private tokenRefused = false;
   private readonly listeners = new Set<() => void>();
   private readonly reconnectListeners = new Set<() => void>();
 
@@ -54,10 +55,12 @@ export class Link {
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, backoffDelay(retries))),
       // 4403: the token was refused or expired. A demo token is renewed from /dev/tokens on
       // the next attempt (connectionParams runs on every attempt); a pasted one cannot be.
-      shouldRetry: (event) =>
-        closeCode(event) !== CLOSE_TOKEN_REFUSED || this.session.source === "demo",
+      shouldRetry: (event) => {
+        this.tokenRefused = closeCode(event) === CLOSE_TOKEN_REFUSED;
+        return !this.tokenRefused || this.session.source === "demo";
+      },
       connectionParams: async () => ({
-        authorization: `Bearer ${await currentToken(this.session)}`,
+        authorization: `Bearer ${await currentToken(this.session, this.tokenRefused)}`,
       }),
       onNonLazyError: (error) => {
         const code = closeCode(error);
