@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
 from collections import Counter
 from typing import Any, cast
 
-import orjson
 import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import (
     GRAPHQL_SSE_PROTOCOL,
@@ -32,6 +32,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.context import Context, Services
 from graph.errors import TaskliveError, Unauthenticated
 from graph.identity import authenticate
+from graph.jsontext import dumps
 from graph.logs import current_request
 from graph.realtime.connections import LiveConnection
 from graph.realtime.fastpath import FastPath
@@ -69,14 +70,11 @@ def is_subscription(query: object, operation_name: object) -> bool:
     return len(operations) == 1 and operations[0].operation is OperationType.SUBSCRIPTION
 
 
-def prefers_graphql_response_json(accept: str) -> bool:
-    """Whether `Accept` ranks the GraphQL response media type at least as high as JSON."""
-    quality = {GRAPHQL_RESPONSE_JSON: 0.0, "application/json": 0.0}
+def media_qualities(accept: str) -> dict[str, float]:
+    """Each media type an `Accept` header lists, with its quality (`q`, 1 when not given)."""
+    qualities: dict[str, float] = {}
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
-        media = media.lower()
-        if media not in quality:
-            continue
         q = 1.0
         for param in params:
             name, _, value = param.partition("=")
@@ -85,10 +83,22 @@ def prefers_graphql_response_json(accept: str) -> bool:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        quality[media] = max(quality[media], q)
-    return quality[GRAPHQL_RESPONSE_JSON] > 0 and (
-        quality[GRAPHQL_RESPONSE_JSON] >= quality["application/json"]
-    )
+        media = media.lower()
+        qualities[media] = max(qualities.get(media, 0.0), q)
+    return qualities
+
+
+def prefers_graphql_response_json(accept: str) -> bool:
+    """Whether `Accept` ranks the GraphQL response media type at least as high as JSON."""
+    quality = media_qualities(accept)
+    wanted = quality.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    return wanted > 0 and wanted >= quality.get("application/json", 0.0)
+
+
+def accepts_json(accept: str) -> bool:
+    """Whether `Accept` lists a JSON reply type (not merely `*/*`) with a quality above 0."""
+    quality = media_qualities(accept)
+    return any(quality.get(media, 0.0) > 0 for media in ("application/json", GRAPHQL_RESPONSE_JSON))
 
 
 def is_request_error(response: object) -> bool:
@@ -150,7 +160,7 @@ class TaskliveGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         # A str, not bytes: Strawberry sends bytes as binary WebSocket frames, which browser
         # clients (graphql-ws, subscriptions-transport-ws) cannot parse as messages.
-        return orjson.dumps(data).decode()
+        return dumps(data).decode()
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -186,6 +196,23 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             # A body that is not UTF-8 is malformed JSON: Strawberry answers 400 for a
             # JSONDecodeError but lets this ValueError through as a 500.
             raise json.JSONDecodeError("the body is not UTF-8", "", 0) from exc
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Streams only subscriptions when the client also takes JSON.
+
+        urql's default `Accept` lists the JSON types and then `text/event-stream`, and Apollo
+        Client's lists `multipart/mixed` before JSON; Strawberry streams whenever a streaming
+        type is listed, so a plain query came back as an event stream urql could not read.
+        """
+        data = await super().parse_http_body(request)
+        if (
+            isinstance(data, GraphQLRequestData)
+            and data.protocol != "http"
+            and accepts_json(request.headers.get("accept", ""))
+            and not is_subscription(data.query, data.operation_name)
+        ):
+            data = dataclasses.replace(data, protocol="http")
+        return data
 
     async def execute_single(
         self,

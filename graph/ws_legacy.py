@@ -2,7 +2,8 @@
 
 Strawberry's handler answers a refused `connection_init` with `connection_error` and 1011
 and has no init timeout; ours closes with 4403 (token refused), 4408 (no init in time),
-4429 (a second init) and 4400 (a payload that is not an object), as the contract says.
+4429 (a second init) and 4400 (a payload that is not an object, or a message that is not a
+JSON object), as the contract says.
 `start` before an acknowledged `connection_init` is closed with 4401 by the base class.
 """
 
@@ -10,36 +11,81 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import cast
 
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage,
     OperationMessage,
+    StartMessage,
+    StopMessage,
 )
 
 from graph.context import Context
+from graph.ws_transport import MALFORMED, is_malformed
 
 
 class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle(self) -> None:
         watchdog = asyncio.create_task(self._close_without_init())
         try:
-            await super().handle()
+            await self._read_messages()
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watchdog
 
+    async def _read_messages(self) -> None:
+        """The base class's loop, except that a binary frame or a text frame that is not JSON
+        closes with 4400, as on graphql-transport-ws (the base class: 1002, or ignored)."""
+        try:
+            async for message in self.websocket.iter_json():
+                await self.handle_message(cast(OperationMessage, message))
+        except (NonTextMessageReceived, NonJsonMessageReceived):
+            await self.websocket.close(code=4400, reason="WebSocket message must be JSON text")
+        except WebSocketDisconnected:
+            pass
+        finally:
+            if self.keep_alive_task:
+                self.keep_alive_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self.keep_alive_task
+            await self.cleanup()
+
     async def handle_message(self, message: OperationMessage) -> None:
-        # JSON that is not an object, or an unhashable id, raises a TypeError in Strawberry's
-        # dispatch, which drops the socket with no close frame: it is malformed (4400).
-        if not isinstance(message, dict) or isinstance(message.get("id"), list | dict):
-            await self.websocket.close(
-                code=4400, reason="WebSocket message must be a JSON object with a scalar id"
-            )
+        if is_malformed(message) or "type" not in message:
+            await self.websocket.close(code=4400, reason=MALFORMED)
             return
         await super().handle_message(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        # The base class indexes `id`, `payload` and `payload["query"]` unchecked: a missing
+        # or mistyped one raised and dropped the socket with no close frame.
+        payload = message.get("payload")
+        if (
+            "id" not in message
+            or not isinstance(payload, dict)
+            or not isinstance(payload.get("query"), str)
+            or not isinstance(payload.get("variables") or {}, dict)
+            or not isinstance(payload.get("operationName") or "", str)
+        ):
+            await self.websocket.close(
+                code=4400, reason="start needs an id and a payload with a string query"
+            )
+            return
+        await super().handle_start(message)
+
+    async def handle_stop(self, message: StopMessage) -> None:
+        if "id" not in message:
+            await self.websocket.close(code=4400, reason="stop needs an id")
+            return
+        await super().handle_stop(message)
 
     async def _close_without_init(self) -> None:
         await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())

@@ -21,15 +21,24 @@ from graph.context import Context
 log = logging.getLogger(__name__)
 
 
+MALFORMED = "WebSocket message must be a JSON object with a string type and a scalar id"
+
+
+def is_malformed(message: object) -> bool:
+    """JSON that is not an object (`[]`, `5`, `null`), or a `type` or `id` that is an array
+    or an object: Strawberry's dispatch raises a TypeError on it (or a KeyError on a missing
+    legacy `type`), which drops the socket with no close frame."""
+    if not isinstance(message, dict):
+        return True
+    return isinstance(message.get("id"), list | dict) or isinstance(
+        message.get("type"), list | dict
+    )
+
+
 class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_message(self, message: Message) -> None:
-        # JSON that is not an object (`[]`, `5`, `null`), or an id that is an array or an
-        # object, raises a TypeError in Strawberry's dispatch, which drops the socket with
-        # no close frame: it is a malformed message (4400).
-        if not isinstance(message, dict) or isinstance(message.get("id"), list | dict):
-            await self.handle_invalid_message(
-                "WebSocket message must be a JSON object with a scalar id"
-            )
+        if is_malformed(message):
+            await self.handle_invalid_message(MALFORMED)  # closes with 4400
             return
         await super().handle_message(message)
 

@@ -15,12 +15,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from graphql import GraphQLError
 from graphql.execution import execute_subscription_event
 from graphql.execution.executor import Executor
 
 from graph.errors import NotFound, TaskliveError
+from graph.jsontext import dumps
 from graph.logs import current_request_id
 from graph.realtime.frames import RawSocket, text_frame
 from graph.realtime.records import EventRecord
@@ -64,7 +64,7 @@ class FastMember:
         limit_events: int,
         on_slow: Callable[[FastMember], None],
     ) -> None:
-        self.prefix = b'{"id":' + orjson.dumps(op_id) + b',"type":"next","payload":'
+        self.prefix = b'{"id":' + dumps(op_id) + b',"type":"next","payload":'
         self.socket = socket
         self.user_id = user_id
         self.admin = admin
@@ -126,7 +126,7 @@ def error_payload(errors: list[GraphQLError]) -> bytes:
                 "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
             }
         )
-    return orjson.dumps({"data": None, "errors": formatted})
+    return dumps({"data": None, "errors": formatted})
 
 
 class SubscriptionGroup:
@@ -179,7 +179,7 @@ class SubscriptionGroup:
             result = await result
         if result.errors:
             return error_payload(list(result.errors)), None
-        return orjson.dumps({"data": result.data}), None
+        return dumps({"data": result.data}), None
 
     async def _pump(
         self,

@@ -144,3 +144,47 @@ async def test_get_runs_queries_and_never_mutations(server: ServerProcess) -> No
     assert mutation.status_code == 405
     assert mutation.headers["allow"] == "POST"
     assert "via GET" not in [p["name"] for p in projects.json()["data"]["projects"]]
+
+
+URQL_ACCEPT = (
+    "application/graphql-response+json, application/graphql+json, application/json, "
+    "text/event-stream, multipart/mixed"
+)
+APOLLO_QUERY_ACCEPT = (
+    "multipart/mixed;deferSpec=20220824,application/graphql-response+json,application/json;q=0.9"
+)
+APOLLO_SUBSCRIPTION_ACCEPT = (
+    'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json'
+)
+
+
+@pytest.mark.parametrize(
+    ("query_accept", "subscription_accept"),
+    [(URQL_ACCEPT, URQL_ACCEPT), (APOLLO_QUERY_ACCEPT, APOLLO_SUBSCRIPTION_ACCEPT)],
+    ids=["urql", "apollo"],
+)
+async def test_clients_default_accept_gets_json_for_queries_and_a_stream_for_subscriptions(
+    server: ServerProcess, query_accept: str, subscription_accept: str
+) -> None:
+    """Strawberry streamed every reply once a streaming type was listed, so urql's queries
+    came back as event streams it could not read."""
+    query = await _post(server, {"query": "{ me { id } }"}, query_accept)
+    assert query.status_code == 200
+    assert query.headers["content-type"].startswith(GRAPHQL_RESPONSE_JSON)
+    assert query.json()["data"]["me"]["id"] == "spec-user"
+
+    headers = {"authorization": f"Bearer {token('spec-user')}", "accept": subscription_accept}
+    body = {"query": 'subscription { taskUpdated(taskId: "nope") { cursor } }'}
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        http.stream("POST", server.graphql_url, json=body, headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        media = stream.headers["content-type"].split(";")[0]
+        assert media in ("text/event-stream", "multipart/mixed")
+        received = ""
+        async for chunk in stream.aiter_text():  # a heartbeat may come first
+            received += chunk
+            if "errors" in received:
+                break
+    assert "BAD_USER_INPUT" in received or "NOT_FOUND" in received, received

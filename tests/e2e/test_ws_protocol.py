@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -95,6 +96,62 @@ async def test_malformed_message_closes_with_4400(server: ServerProcess, world: 
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         await ws.send({"type": "subscribe", "id": "1"})  # no payload
         assert await ws.closed_with() == 4400
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": ["subscribe"], "id": "1"},
+        {"id": "1"},
+        [],
+        "text",
+        5,
+        {"type": "start", "id": "1", "payload": [2]},
+        {"type": "start", "payload": {"query": "{ me { id } }"}},
+        {"type": "stop"},
+    ],
+    ids=["list-type", "no-type", "array", "string", "number", "bad-start", "no-id", "stop"],
+)
+async def test_messages_that_are_not_protocol_objects_close_with_4400(
+    server: ServerProcess, world: World, protocol: str, message: object
+) -> None:
+    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as ws:
+        await ws.send(message)  # type: ignore[arg-type]
+        assert await ws.closed_with() == 4400
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("frame", [b"\x00binary", "{not json"], ids=["binary", "not-json"])
+async def test_frames_that_are_not_json_text_close_with_4400(
+    server: ServerProcess, world: World, protocol: str, frame: str | bytes
+) -> None:
+    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as ws:
+        await ws.ws.send(frame)
+        assert await ws.closed_with() == 4400
+
+
+async def test_lone_surrogates_in_ids_and_variables_still_get_their_events(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    """JSON may escape a lone surrogate (\\ud800), which is not UTF-8: replies quoting it are
+    escaped the same way instead of failing to encode (the subscriptions once went silent)."""
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        odd_id = await ws.subscribe(TASK_UPDATED, {"t": task["id"]}, op_id="\ud800")
+        odd_vars = await ws.subscribe(TASK_UPDATED, {"t": task["id"], "x": "\udfff"})
+        await world.wait_for_viewers(task["id"])
+        await gql.data(
+            "mutation($t: ID!) { updateTaskStatus(id: $t, status: COMPLETED) { version } }",
+            {"t": task["id"]},
+            token=world.tokens["member"],
+        )
+        got = {(await ws.recv())["id"], (await ws.recv())["id"]}
+        assert got == {odd_id, odd_vars}
+    body = json.dumps({"query": '{ me(x: "\\\ud800") { id } }'})  # ensure_ascii: \\ud800
+    reply = await gql.http.post(gql.url, content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 200
+    assert reply.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
 
 
 async def test_a_subscription_to_another_projects_task_is_forbidden(
