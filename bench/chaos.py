@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.chaos import ChaosCluster, ChaosConfig, run_chaos  # noqa: E402
+from tests.support.chaos_clients import ChaosError  # noqa: E402
 from tests.support.servers import postgres_available  # noqa: E402
 
 
@@ -74,8 +75,13 @@ def main() -> int:
         f"{config.tasks} tasks in {config.projects} projects, seed {config.seed}; "
         f"server logs in {workdir}"
     )
-    with ChaosCluster(workdir) as cluster:
-        report = asyncio.run(run_chaos(cluster, config))
+    try:
+        with ChaosCluster(workdir) as cluster:
+            report = asyncio.run(run_chaos(cluster, config))
+    except (TimeoutError, ChaosError) as exc:
+        reason = f"no result within --timeout {config.timeout:g} s" if not str(exc) else exc
+        print(f"chaos: FAILED: {reason}; server logs kept in {workdir}", file=sys.stderr)
+        return 1
     print()
     for line in report.lines():
         print(line)
