@@ -10,6 +10,7 @@ from db.models import Project as ProjectModel
 from db.models import ProjectMember as ProjectMemberModel
 from db.models import ProjectRole, TaskStatus
 from graph.context import Info
+from graph.cursors import encode_event_cursor
 from graph.schema import enums as _enums  # noqa: F401 - registers the GraphQL enums
 from graph.schema.user import User
 
@@ -36,6 +37,16 @@ class ProjectMember:
 class Project:
     id: strawberry.ID
     name: str
+    event_seq: strawberry.Private[int]
+
+    @strawberry.field(
+        description=(
+            "The cursor of the project's latest event. Read it before loading tasks, then "
+            "subscribe with `after:` it: whatever changed in between is replayed."
+        )
+    )
+    def last_event_cursor(self) -> str:
+        return encode_event_cursor(self.id, self.event_seq)
 
     @strawberry.field
     async def members(self, info: Info) -> list[ProjectMember]:
@@ -62,4 +73,4 @@ class Project:
 
     @classmethod
     def from_model(cls, model: ProjectModel) -> Project:
-        return cls(id=strawberry.ID(model.id), name=model.name)
+        return cls(id=strawberry.ID(model.id), name=model.name, event_seq=model.event_seq)

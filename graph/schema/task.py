@@ -40,7 +40,7 @@ class Task:
 
         model = await info.context.loaders.project.load(self.project_id)
         if model is None:
-            return Project(id=strawberry.ID(self.project_id), name="")
+            return Project(id=strawberry.ID(self.project_id), name="", event_seq=0)
         return Project.from_model(model)
 
     @strawberry.field

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from graph.cursors import decode_event_cursor
 from tests.support.client import GraphQLClient, World
 from tests.support.servers import ServerProcess
 from tests.support.ws import LEGACY_WS, connect
@@ -80,29 +81,36 @@ async def test_events_arrive_in_order_exactly_once(
 async def test_project_subscriptions_see_creates_and_deletes(
     server: ServerProcess, world: World
 ) -> None:
-    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
-        created = await ws.subscribe(
+    # One subscription per user, so that the room's viewer count says all three have joined.
+    async with (
+        connect(server.ws_url, token=world.tokens["viewer"]) as viewer,
+        connect(server.ws_url, token=world.tokens["member"]) as member,
+        connect(server.ws_url, token=world.tokens["owner"]) as owner,
+    ):
+        created = await viewer.subscribe(
             "subscription($p: ID!) { taskCreated(projectId: $p) "
             "{ task { id title } createdBy { id } } }",
             {"p": world.project_id},
+            op_id="created",
         )
-        deleted = await ws.subscribe(
+        deleted = await member.subscribe(
             "subscription($p: ID!) { taskDeleted(projectId: $p) { taskId deletedBy { id } } }",
             {"p": world.project_id},
+            op_id="deleted",
         )
-        everything = await ws.subscribe(TASK_EVENTS, {"p": world.project_id})
-        await wait_for_project_viewers(world, 1)
+        everything = await owner.subscribe(TASK_EVENTS, {"p": world.project_id}, op_id="all")
+        await wait_for_project_viewers(world, 3)
         task = await world.create_task("new one")
         await world.client.data(
             "mutation($id: ID!) { deleteTask(id: $id) }",
             {"id": task["id"]},
             token=world.tokens["member"],
         )
-        got: dict[str, list[dict[str, Any]]] = {created: [], deleted: [], everything: []}
-        for _ in range(4):
-            message = await ws.recv()
-            assert message["type"] == "next", message
-            got[message["id"]].append(message["payload"]["data"])
+        got: dict[str, list[dict[str, Any]]] = {
+            created: [await viewer.next_data(created)],
+            deleted: [await member.next_data(deleted)],
+            everything: [await owner.next_data(everything) for _ in range(2)],
+        }
     assert got[created] == [
         {
             "taskCreated": {
@@ -168,6 +176,34 @@ async def test_resume_after_a_disconnect_delivers_every_missed_event_once(
         live = (await ws.next_data(op))["taskUpdated"]["task"]["version"]
     assert replayed == [3, 4, 5]
     assert live == 6
+
+
+async def test_last_event_cursor_lets_a_fresh_client_load_then_follow_without_a_gap(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    task = await world.create_task()
+    await set_status(world, task["id"], "IN_PROGRESS")
+    query = "query($p: ID!) { project(id: $p) { lastEventCursor } }"
+    cursor = (await gql.data(query, {"p": world.project_id}, token=world.tokens["viewer"]))[
+        "project"
+    ]["lastEventCursor"]
+    # The board loads its tasks now; this change lands between that load and its subscribe.
+    await set_status(world, task["id"], "COMPLETED")
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        op = await ws.subscribe(TASK_EVENTS, {"p": world.project_id, "a": cursor})
+        first = (await ws.next_data(op))["taskEvents"]
+        await set_status(world, task["id"], "PENDING")
+        second = (await ws.next_data(op))["taskEvents"]
+    assert (first["task"], second["task"]) == (
+        {"version": 3, "status": "COMPLETED"},
+        {"version": 4, "status": "PENDING"},
+    )
+    quiet = await gql.data(
+        'mutation { createProject(name: "quiet") { id lastEventCursor } }',
+        token=world.tokens["owner"],
+    )
+    project = quiet["createProject"]
+    assert decode_event_cursor(project["lastEventCursor"], project_id=project["id"]) == 0
 
 
 async def test_resume_while_writes_continue_has_no_gap_and_no_duplicate(
