@@ -183,8 +183,8 @@ def test_the_board_reconnects_and_resumes_after_a_restart(
     open_tab: Any, board_server: ServerProcess, artifacts: Path, tmp_path: Path
 ) -> None:
     alice, bob = open_tab("Alice"), open_tab("Bob")
-    # Alice and Bob have seen an event, so they resume from its cursor; Carol signs in
-    # after it and has seen none, so she reloads the board on reconnecting.
+    # Alice and Bob resume from the cursor of the last event they saw; Carol signs in after
+    # it and has seen none, so she resumes from the cursor she read when her board loaded.
     alice.card("Fix login bug").get_by_label("Status").select_option("COMPLETED")
     expect(bob.card("Fix login bug", "COMPLETED")).to_be_visible()
     carol = open_tab("Carol")
@@ -232,7 +232,7 @@ def test_the_board_reconnects_and_resumes_after_a_restart(
     # Replayed events are announced like live ones.
     expect(alice.notices).to_contain_text("Bob moved 'Plan the release' to IN_PROGRESS")
     screenshot(alice.page, artifacts, "5-alice-reconnected-with-the-change-made-meanwhile")
-    screenshot(carol.page, artifacts, "6-carol-reconnected-after-a-reload")
+    screenshot(carol.page, artifacts, "6-carol-resumed-from-the-cursor-of-her-load")
 
 
 def test_graphiql_from_the_build_runs_subscriptions_with_the_headers(

@@ -1,5 +1,6 @@
 // A project's tasks, kept live: loaded once, then changed by the project's event stream
-// (`taskEvents`), resumed after a reconnect from the last cursor seen.
+// (`taskEvents`) from the cursor read before the load, resumed after a reconnect from the
+// last cursor seen.
 import type { Client, CombinedError, OperationResult } from "urql";
 
 import type {
@@ -8,7 +9,7 @@ import type {
   TaskFieldsFragment,
   TaskStatus,
 } from "./gql/graphql";
-import { BoardEvents, BoardTasks, CreateTask, DeleteTask, MoveTask, RenameTask } from "./operations";
+import { BoardCursor, BoardEvents, BoardTasks, CreateTask, DeleteTask, MoveTask, RenameTask } from "./operations";
 
 export type Task = TaskFieldsFragment;
 type BoardEvent = BoardEventsSubscription["taskEvents"];
@@ -75,10 +76,21 @@ export class BoardFeed {
     private readonly meId: string,
   ) {}
 
-  /** Follow the room first, then load: a change made during the load is not lost. */
+  /** Read the project's last cursor, load, then follow the room from that cursor: a change
+   * made during the load is replayed, not lost (and an older copy never wins: see merge). */
   start(): void {
-    this.follow(null);
-    void this.load();
+    void this.begin();
+  }
+
+  private async begin(): Promise<void> {
+    const result = await this.client
+      .query(BoardCursor, { projectId: this.projectId }, { requestPolicy: "network-only" })
+      .toPromise();
+    const cursor = result.data?.project?.lastEventCursor ?? null;
+    await this.load();
+    if (this.stopped || (cursor === null && this.snapshot.error)) return;
+    this.lastCursor = cursor;
+    this.follow(cursor);
   }
 
   stop(): void {
@@ -86,14 +98,14 @@ export class BoardFeed {
     this.events?.unsubscribe();
   }
 
-  /** After a reconnect: replay from the last event seen, or reload when none was seen. */
+  /** After a reconnect: replay from the last cursor, or start afresh without one. */
   resume(): void {
     if (this.stopped) return;
     if (this.lastCursor !== null) {
       this.follow(this.lastCursor);
     } else {
-      this.follow(null);
-      void this.load();
+      this.events?.unsubscribe();
+      void this.begin();
     }
   }
 

@@ -28,6 +28,17 @@ export const MyProjects = graphql(`
   }
 `);
 
+// Read before the tasks are loaded: the subscription then starts after it, so a change made
+// while the board loads is replayed instead of lost.
+export const BoardCursor = graphql(`
+  query BoardCursor($projectId: ID!) {
+    project(id: $projectId) {
+      id
+      lastEventCursor
+    }
+  }
+`);
+
 export const BoardTasks = graphql(`
   query BoardTasks($projectId: ID!, $after: String) {
     project(id: $projectId) {

@@ -16,6 +16,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "\n  fragment TaskFields on Task {\n    id\n    title\n    status\n    version\n    createdAt\n    assignee {\n      id\n      name\n    }\n  }\n": typeof types.TaskFieldsFragmentDoc,
     "\n  query MyProjects {\n    me {\n      id\n      name\n    }\n    projects {\n      id\n      name\n    }\n  }\n": typeof types.MyProjectsDocument,
+    "\n  query BoardCursor($projectId: ID!) {\n    project(id: $projectId) {\n      id\n      lastEventCursor\n    }\n  }\n": typeof types.BoardCursorDocument,
     "\n  query BoardTasks($projectId: ID!, $after: String) {\n    project(id: $projectId) {\n      id\n      name\n      members {\n        role\n        user {\n          id\n          name\n        }\n      }\n      tasks(first: 100, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        edges {\n          node {\n            ...TaskFields\n          }\n        }\n      }\n    }\n  }\n": typeof types.BoardTasksDocument,
     "\n  subscription BoardEvents($projectId: ID!, $after: String) {\n    taskEvents(projectId: $projectId, after: $after) {\n      __typename\n      cursor\n      taskId\n      ... on TaskCreatedEvent {\n        task {\n          ...TaskFields\n        }\n        createdBy {\n          id\n          name\n        }\n      }\n      ... on TaskUpdatedEvent {\n        task {\n          ...TaskFields\n        }\n        changedFields\n        updatedBy {\n          id\n          name\n        }\n      }\n      ... on TaskDeletedEvent {\n        deletedTask: task {\n          id\n          title\n        }\n        deletedBy {\n          id\n          name\n        }\n      }\n    }\n  }\n": typeof types.BoardEventsDocument,
     "\n  subscription BoardViewers($projectId: ID!) {\n    viewersChanged(projectId: $projectId) {\n      viewers {\n        id\n        name\n      }\n    }\n  }\n": typeof types.BoardViewersDocument,
@@ -30,6 +31,7 @@ type Documents = {
 const documents: Documents = {
     "\n  fragment TaskFields on Task {\n    id\n    title\n    status\n    version\n    createdAt\n    assignee {\n      id\n      name\n    }\n  }\n": types.TaskFieldsFragmentDoc,
     "\n  query MyProjects {\n    me {\n      id\n      name\n    }\n    projects {\n      id\n      name\n    }\n  }\n": types.MyProjectsDocument,
+    "\n  query BoardCursor($projectId: ID!) {\n    project(id: $projectId) {\n      id\n      lastEventCursor\n    }\n  }\n": types.BoardCursorDocument,
     "\n  query BoardTasks($projectId: ID!, $after: String) {\n    project(id: $projectId) {\n      id\n      name\n      members {\n        role\n        user {\n          id\n          name\n        }\n      }\n      tasks(first: 100, after: $after) {\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n        edges {\n          node {\n            ...TaskFields\n          }\n        }\n      }\n    }\n  }\n": types.BoardTasksDocument,
     "\n  subscription BoardEvents($projectId: ID!, $after: String) {\n    taskEvents(projectId: $projectId, after: $after) {\n      __typename\n      cursor\n      taskId\n      ... on TaskCreatedEvent {\n        task {\n          ...TaskFields\n        }\n        createdBy {\n          id\n          name\n        }\n      }\n      ... on TaskUpdatedEvent {\n        task {\n          ...TaskFields\n        }\n        changedFields\n        updatedBy {\n          id\n          name\n        }\n      }\n      ... on TaskDeletedEvent {\n        deletedTask: task {\n          id\n          title\n        }\n        deletedBy {\n          id\n          name\n        }\n      }\n    }\n  }\n": types.BoardEventsDocument,
     "\n  subscription BoardViewers($projectId: ID!) {\n    viewersChanged(projectId: $projectId) {\n      viewers {\n        id\n        name\n      }\n    }\n  }\n": types.BoardViewersDocument,
@@ -64,6 +66,10 @@ export function graphql(source: "\n  fragment TaskFields on Task {\n    id\n    
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query MyProjects {\n    me {\n      id\n      name\n    }\n    projects {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  query MyProjects {\n    me {\n      id\n      name\n    }\n    projects {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query BoardCursor($projectId: ID!) {\n    project(id: $projectId) {\n      id\n      lastEventCursor\n    }\n  }\n"): (typeof documents)["\n  query BoardCursor($projectId: ID!) {\n    project(id: $projectId) {\n      id\n      lastEventCursor\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
