@@ -127,7 +127,8 @@ class ChaosReport:
             "went without an event, from the first write until it held the last event)",
             f"longest outage         {self.longest_outage:.2f} s (from a subscriber's "
             "connection dropping to its next event after resuming)",
-            f"reconnects             {self.reconnects} (closes seen: {closes})",
+            f"reconnects             {self.reconnects} (a session ended and the subscriber "
+            f"connected again, refused attempts included; how sessions ended: {closes})",
             f"faults injected        {faults}",
             f"writer retries         {sum(self.write_retries.values())} ({retries})",
             f"servers ready at end   {'yes' if self.servers_ready else 'NO'}",
