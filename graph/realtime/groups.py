@@ -151,6 +151,10 @@ class SubscriptionGroup:
         self.members: dict[FastMember, None] = {}
         self.task: asyncio.Task[None] | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # A group stopped while starting fails `ready`; its first member may have gone (it was
+        # cancelled), so nobody awaits it: mark the exception seen so that asyncio does not
+        # log "Future exception was never retrieved".
+        self.ready.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def start(
         self, open_queue: Callable[[], contextlib.AbstractAsyncContextManager[LiveSubscription]]
