@@ -188,3 +188,28 @@ async def test_clients_default_accept_gets_json_for_queries_and_a_stream_for_sub
             if "errors" in received:
                 break
     assert "BAD_USER_INPUT" in received or "NOT_FOUND" in received, received
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [("http://localhost:5173", True), ("http://evil.example", False), ("null", False)],
+)
+async def test_cors_answers_only_configured_origins(
+    server: ServerProcess, origin: str, allowed: bool
+) -> None:
+    preflight_headers = {
+        "origin": origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+    }
+    async with httpx.AsyncClient(timeout=10) as http:
+        preflight = await http.options(server.graphql_url, headers=preflight_headers)
+        simple = await http.post(
+            server.graphql_url,
+            json={"query": "{ __typename }"},
+            headers={"origin": origin},
+        )
+    granted = preflight.headers.get("access-control-allow-origin")
+    assert (preflight.status_code, granted) == ((200, origin) if allowed else (400, None))
+    assert simple.headers.get("access-control-allow-origin") == (origin if allowed else None)
+    assert "access-control-allow-credentials" not in simple.headers
