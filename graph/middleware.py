@@ -6,10 +6,10 @@ import logging
 from collections.abc import MutableMapping
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.logs import RequestRecord, current_request
+from graph.refusals import refusal
 
 log = logging.getLogger("tasklive.access")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -120,9 +120,9 @@ class BodySizeLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.refusals["body_size"] += 1
-        response = PlainTextResponse(
+        response = refusal(
+            413,
             f"the request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)",
-            status_code=413,
             headers={"connection": "close"},
         )
         await response(scope, receive, send)

@@ -14,7 +14,7 @@ import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
@@ -37,6 +37,7 @@ from graph.logs import current_request
 from graph.realtime.connections import LiveConnection
 from graph.realtime.fastpath import FastPath
 from graph.realtime.frames import RawSocket
+from graph.refusals import GRAPHQL_RESPONSE_JSON, refusal
 from graph.web import graphiql_page
 from graph.ws_legacy import LegacyGraphQLWSHandler
 from graph.ws_transport import FastTransportWSHandler
@@ -47,8 +48,6 @@ CLOSE_TOKEN_REFUSED = 4403
 TOKEN_KEYS = ("authorization", "Authorization", "token")
 NOT_SET: UnsetType = UNSET
 
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 SUBSCRIPTION_NEEDS_STREAM = (
     "subscriptions need a streaming transport: a WebSocket (graphql-transport-ws), "
@@ -245,11 +244,19 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(request)
         except HTTPException as exc:
-            allow = {"allow": "POST"} if exc.status_code == 405 else None
-            response = PlainTextResponse(exc.reason, status_code=exc.status_code, headers=allow)
+            # Strawberry answers these in plain text; clients expect a GraphQL response.
+            headers = None
+            if exc.status_code == 405:
+                headers = {"allow": "POST" if request.method == "GET" else "GET, POST"}
+            accept = request.headers.get("accept", "")
+            media = GRAPHQL_RESPONSE_JSON if prefers_graphql_response_json(accept) else None
+            response = refusal(
+                exc.status_code, exc.reason, media_type=media or "application/json", headers=headers
+            )
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:

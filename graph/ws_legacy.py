@@ -28,7 +28,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 
 from graph.context import Context
-from graph.ws_transport import MALFORMED, is_malformed
+from graph.ws_transport import MALFORMED, is_malformed, is_operation_payload
 
 
 class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -67,14 +67,7 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message: StartMessage) -> None:
         # The base class indexes `id`, `payload` and `payload["query"]` unchecked: a missing
         # or mistyped one raised and dropped the socket with no close frame.
-        payload = message.get("payload")
-        if (
-            "id" not in message
-            or not isinstance(payload, dict)
-            or not isinstance(payload.get("query"), str)
-            or not isinstance(payload.get("variables") or {}, dict)
-            or not isinstance(payload.get("operationName") or "", str)
-        ):
+        if "id" not in message or not is_operation_payload(message.get("payload")):
             await self.websocket.close(
                 code=4400, reason="start needs an id and a payload with a string query"
             )

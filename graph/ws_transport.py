@@ -35,10 +35,26 @@ def is_malformed(message: object) -> bool:
     )
 
 
+def is_operation_payload(payload: object) -> bool:
+    """A `subscribe` (or legacy `start`) payload: an object with a string `query`, and
+    `variables`, `operationName` and `extensions` of the right types when given. Strawberry
+    took others unchecked: a list dropped the socket, a query that is a number hung it."""
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and isinstance(payload.get("variables") or {}, dict)
+        and isinstance(payload.get("operationName") or "", str)
+        and isinstance(payload.get("extensions") or {}, dict)
+    )
+
+
 class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_message(self, message: Message) -> None:
         if is_malformed(message):
             await self.handle_invalid_message(MALFORMED)  # closes with 4400
+            return
+        if message.get("type") == "subscribe" and not is_operation_payload(message.get("payload")):
+            await self.handle_invalid_message("subscribe needs a payload with a string query")
             return
         await super().handle_message(message)
 

@@ -213,3 +213,30 @@ async def test_cors_answers_only_configured_origins(
     assert (preflight.status_code, granted) == ((200, origin) if allowed else (400, None))
     assert simple.headers.get("access-control-allow-origin") == (origin if allowed else None)
     assert "access-control-allow-credentials" not in simple.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "content", "content_type", "status", "code"),
+    [
+        ("POST", b"{not json", "application/json", 400, "BAD_REQUEST"),
+        ("POST", b'{"variables": {}}', "application/json", 400, "BAD_REQUEST"),
+        ("POST", b"{ me { id } }", "text/plain", 400, "BAD_REQUEST"),
+        ("PUT", b'{"query": "{ me { id } }"}', "application/json", 405, "METHOD_NOT_ALLOWED"),
+        ("DELETE", b"", "application/json", 405, "METHOD_NOT_ALLOWED"),
+    ],
+    ids=["not-json", "no-query", "not-a-json-type", "put", "delete"],
+)
+async def test_requests_refused_before_graphql_runs_get_a_graphql_error(
+    server: ServerProcess, method: str, content: bytes, content_type: str, status: int, code: str
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        reply = await http.request(
+            method, server.graphql_url, content=content, headers={"content-type": content_type}
+        )
+    assert reply.status_code == status
+    assert reply.headers["content-type"].startswith("application/json")
+    (error,) = reply.json()["errors"]
+    assert error["extensions"]["code"] == code
+    assert error["message"]
+    if status == 405:
+        assert reply.headers["allow"] == "GET, POST"

@@ -110,12 +110,29 @@ async def test_malformed_message_closes_with_4400(server: ServerProcess, world: 
         {"type": "start", "id": "1", "payload": [2]},
         {"type": "start", "payload": {"query": "{ me { id } }"}},
         {"type": "stop"},
+        {"type": "subscribe", "id": "1", "payload": []},
+        {"type": "subscribe", "id": "1", "payload": {"query": 5}},
+        {"type": "subscribe", "id": "1", "payload": {"query": "{ me { id } }", "variables": [1]}},
     ],
-    ids=["list-type", "no-type", "array", "string", "number", "bad-start", "no-id", "stop"],
+    ids=[
+        "list-type",
+        "no-type",
+        "array",
+        "string",
+        "number",
+        "bad-start",
+        "no-id",
+        "stop",
+        "list-payload",
+        "number-query",
+        "list-variables",
+    ],
 )
 async def test_messages_that_are_not_protocol_objects_close_with_4400(
     server: ServerProcess, world: World, protocol: str, message: object
 ) -> None:
+    if protocol == LEGACY_WS and isinstance(message, dict) and message.get("type") == "subscribe":
+        message = {**message, "type": "start"}  # the legacy protocol's name for it
     async with connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as ws:
         await ws.send(message)  # type: ignore[arg-type]
         assert await ws.closed_with() == 4400
