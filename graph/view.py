@@ -40,7 +40,7 @@ from graph.realtime.frames import RawSocket
 from graph.refusals import GRAPHQL_RESPONSE_JSON, refusal
 from graph.web import graphiql_page
 from graph.ws_legacy import LegacyGraphQLWSHandler
-from graph.ws_transport import FastTransportWSHandler
+from graph.ws_transport import FastTransportWSHandler, TaskliveWebSocketAdapter
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ def token_from_params(params: object) -> object:
 class TaskliveGraphQL(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyGraphQLWSHandler
     graphql_transport_ws_handler_class = FastTransportWSHandler
+    websocket_adapter_class = TaskliveWebSocketAdapter
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
         from graph.schema.root import build_schema

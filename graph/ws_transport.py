@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -22,6 +23,23 @@ log = logging.getLogger(__name__)
 
 
 MALFORMED = "WebSocket message must be a JSON object with a string type and a scalar id"
+# A close frame's reason holds at most 123 bytes of UTF-8.
+MAX_CLOSE_REASON_BYTES = 123
+
+
+def close_reason(text: str) -> str:
+    """`text`, cut to fit a close frame. Strawberry quotes the client in some reasons (an
+    unknown message type, a reused operation id): one too long made the close itself fail,
+    and the socket dropped with no close code."""
+    data = text.encode("utf-8", "replace")  # a lone surrogate from the client becomes "?"
+    if len(data) > MAX_CLOSE_REASON_BYTES:
+        data = data[: MAX_CLOSE_REASON_BYTES - 3] + b"..."
+    return data.decode("utf-8", "ignore")
+
+
+class TaskliveWebSocketAdapter(ASGIWebSocketAdapter):
+    async def close(self, code: int, reason: str) -> None:
+        await super().close(code, close_reason(reason))
 
 
 def is_malformed(message: object) -> bool:

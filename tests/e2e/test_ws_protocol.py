@@ -138,6 +138,24 @@ async def test_messages_that_are_not_protocol_objects_close_with_4400(
         assert await ws.closed_with() == 4400
 
 
+async def test_close_reasons_quoting_the_client_are_cut_to_fit_the_frame(
+    server: ServerProcess, world: World
+) -> None:
+    """Strawberry quotes an unknown type or a reused id in the close reason; past 123 bytes
+    the close itself failed and the socket dropped without a code."""
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        await ws.send({"type": "é" * 300})
+        assert await ws.closed_with() == 4400
+        assert ws.ws.close_reason is not None
+        assert len(ws.ws.close_reason.encode()) <= 123
+    long_id = "\ud800" + "x" * 500  # a lone surrogate too: it is not UTF-8
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        await ws.subscribe(TASK_UPDATED, {"t": task["id"]}, op_id=long_id)
+        await ws.subscribe(TASK_UPDATED, {"t": task["id"]}, op_id=long_id)
+        assert await ws.closed_with() == 4409
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("frame", [b"\x00binary", "{not json"], ids=["binary", "not-json"])
 async def test_frames_that_are_not_json_text_close_with_4400(
