@@ -204,7 +204,12 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         Client's lists `multipart/mixed` before JSON; Strawberry streams whenever a streaming
         type is listed, so a plain query came back as an event stream urql could not read.
         """
-        data = await super().parse_http_body(request)
+        try:
+            data = await super().parse_http_body(request)
+        except AttributeError as exc:
+            # A JSON body that is not an object (`5`, `"x"`, `null`): Strawberry calls `.get`
+            # on it, which was a 500.
+            raise HTTPException(400, "the request body must be a JSON object") from exc
         if (
             isinstance(data, GraphQLRequestData)
             and data.protocol != "http"

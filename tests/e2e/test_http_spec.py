@@ -220,11 +220,14 @@ async def test_cors_answers_only_configured_origins(
     [
         ("POST", b"{not json", "application/json", 400, "BAD_REQUEST"),
         ("POST", b'{"variables": {}}', "application/json", 400, "BAD_REQUEST"),
+        ("POST", b"5", "application/json", 400, "BAD_REQUEST"),
+        ("POST", b"null", "application/json", 400, "BAD_REQUEST"),
+        ("POST", b'"{ me { id } }"', "application/json", 400, "BAD_REQUEST"),
         ("POST", b"{ me { id } }", "text/plain", 400, "BAD_REQUEST"),
         ("PUT", b'{"query": "{ me { id } }"}', "application/json", 405, "METHOD_NOT_ALLOWED"),
         ("DELETE", b"", "application/json", 405, "METHOD_NOT_ALLOWED"),
     ],
-    ids=["not-json", "no-query", "not-a-json-type", "put", "delete"],
+    ids=["not-json", "no-query", "number", "null", "string", "not-a-json-type", "put", "delete"],
 )
 async def test_requests_refused_before_graphql_runs_get_a_graphql_error(
     server: ServerProcess, method: str, content: bytes, content_type: str, status: int, code: str
