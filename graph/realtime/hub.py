@@ -7,7 +7,7 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -236,6 +236,18 @@ class RealtimeHub:
             if tracked:
                 self.sequencer.untrack(project_id)
 
+    @contextlib.contextmanager
+    def watch_viewers(self, room: str) -> Iterator[asyncio.Event]:
+        """A `viewersChanged` subscription: counted like any other, though not a viewer."""
+        with self.watchers.watch(room) as changed:
+            self.metrics.subscriptions["viewersChanged"] += 1
+            self.presence.mark()
+            try:
+                yield changed
+            finally:
+                self.metrics.subscriptions["viewersChanged"] -= 1
+                self.presence.mark()
+
     def add_viewer(self, viewer: Viewer) -> None:
         self.rooms.add_viewer(viewer)
         self.metrics.subscriptions[viewer.operation] += 1
@@ -268,7 +280,7 @@ class RealtimeHub:
             id=self.instance_id,
             started_at=self.started_at,
             connections=len(self.connections),
-            subscriptions=self.rooms.count(),
+            subscriptions=self.rooms.count() + self.watchers.count(),
             rooms=self.rooms.presence(),
             users=dict(self.user_connections),
         )

@@ -126,6 +126,10 @@ class RoomWatchers:
     def __init__(self) -> None:
         self._events: dict[str, set[asyncio.Event]] = {}
 
+    def count(self) -> int:
+        """Open `viewersChanged` subscriptions."""
+        return sum(len(events) for events in self._events.values())
+
     def notify(self, rooms: set[str]) -> None:
         for room in rooms:
             for event in self._events.get(room, ()):
