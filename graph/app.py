@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *web_routes(settings),  # last: the board at `/` answers every other path
         ],
         middleware=[
-            Middleware(AccessLogMiddleware),
+            Middleware(AccessLogMiddleware, closes=services.realtime.metrics.closes),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origin_list,

@@ -16,8 +16,12 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Also counts, by code, every close the server sends on an accepted WebSocket (a refused
+    handshake is not a close: the client sees an HTTP status)."""
+
+    def __init__(self, app: ASGIApp, *, closes: MutableMapping[int, int]) -> None:
         self.app = app
+        self.closes = closes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -30,16 +34,22 @@ class AccessLogMiddleware:
         record = RequestRecord(kind="ws" if scope["type"] == "websocket" else "http")
         token = current_request.set(record)
         status: int | str = "-"
+        accepted = False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, accepted
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", record.id.encode()))
                 message = {**message, "headers": headers}
+            elif message["type"] == "websocket.accept":
+                accepted = True
             elif message["type"] == "websocket.close":
-                status = message.get("code", 1000)
+                code = int(message.get("code", 1000))
+                status = code
+                if accepted:
+                    self.closes[code] += 1
             await send(message)
 
         try:

@@ -44,7 +44,6 @@ from graph.ws_transport import FastTransportWSHandler, TaskliveWebSocketAdapter
 
 log = logging.getLogger(__name__)
 
-CLOSE_TOKEN_REFUSED = 4403
 TOKEN_KEYS = ("authorization", "Authorization", "token")
 NOT_SET: UnsetType = UNSET
 
@@ -295,11 +294,9 @@ class TaskliveGraphQL(GraphQL[Context, None]):
                 raise Unauthenticated("no token in the connection_init payload")
         except TaskliveError as exc:
             log.info("WebSocket refused: %s", exc)
-            hub.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
             raise ConnectionRejectionError({"message": str(exc)}) from exc
         limit = self.services.settings.max_connections_per_user
         if hub.user_connections.get(principal.user_id, 0) >= limit:
-            hub.metrics.closes[CLOSE_TOKEN_REFUSED] += 1
             hub.metrics.refusals["connections_per_user"] += 1
             raise ConnectionRejectionError({"message": f"more than {limit} connections"})
         context.set_principal(principal)

@@ -93,7 +93,6 @@ class RealtimeHub:
         connections = list(self.connections.values())
         if connections:
             log.info("closing %d WebSocket(s) with %d", len(connections), code)
-            self.metrics.closes[code] += len(connections)
             await asyncio.gather(*(c.close(code, reason) for c in connections))
 
     async def ready(self) -> bool:
@@ -190,7 +189,6 @@ class RealtimeHub:
     def expire(self, connection: LiveConnection) -> None:
         """The connection's token expired: close it with 4403 so the client reconnects."""
         log.info("token of connection %s (%s) expired; closing", connection.id, connection.user_id)
-        self.metrics.closes[4403] += 1
         self.spawn(connection.close(4403, "token expired"))
 
     @contextlib.asynccontextmanager
@@ -270,7 +268,6 @@ class RealtimeHub:
         log.warning(
             "closing connection %s of %s: too far behind", connection.id, connection.user_id
         )
-        self.metrics.closes[CLOSE_TRY_AGAIN_LATER] += 1
         self.spawn(connection.close(CLOSE_TRY_AGAIN_LATER, "subscriber too far behind"))
 
     # -- presence

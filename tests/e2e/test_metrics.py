@@ -163,12 +163,19 @@ async def test_figures_move_when_a_subscription_opens_and_events_are_delivered(
 async def test_a_refused_socket_is_counted_by_close_code(
     metrics_server: ServerProcess, http: httpx.AsyncClient
 ) -> None:
-    closes = 'tasklive_websocket_closes_total{code="4403"}'
+    refused = 'tasklive_websocket_closes_total{code="4403"}'
+    malformed = 'tasklive_websocket_closes_total{code="4400"}'
     before = await scrape(http, metrics_server)
     async with connect(metrics_server.ws_url, init=False) as ws:
         await ws.send({"type": "connection_init", "payload": {"authorization": "Bearer nope"}})
         assert await ws.closed_with() == 4403
-    await until_moved(http, metrics_server, before, {closes: 1, "tasklive_connections": 0})
+    # Closes by the protocol handlers count too, not only those of the live layer.
+    async with connect(metrics_server.ws_url, init=False) as ws:
+        await ws.ws.send("[]")
+        assert await ws.closed_with() == 4400
+    await until_moved(
+        http, metrics_server, before, {refused: 1, malformed: 1, "tasklive_connections": 0}
+    )
 
 
 async def test_an_event_whose_publish_never_arrived_is_backfilled_from_the_log(
