@@ -118,6 +118,9 @@ class Servers:
             LOG_LEVEL="WARNING",
             SUBSCRIBER_QUEUE_LIMIT="10000",
             MAX_CONNECTIONS_PER_USER="100000",
+            # Every simulated client connects from 127.0.0.1, and one user makes the changes.
+            MAX_CONNECTIONS_PER_IP="1000000",
+            MUTATION_RATE_PER_SECOND="0",
         )
         if scenario.broadcast == "redis":
             port = free_port()
