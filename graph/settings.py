@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     mutation_burst: int = 100
     max_body_bytes: int = 1024 * 1024
     forwarded_allow_ips: str | None = None
+    dev_tokens: bool | None = None
     ws_ping_interval_seconds: float = 20.0
     ws_ping_timeout_seconds: float = 20.0
     ws_max_message_bytes: int = 64 * 1024

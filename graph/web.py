@@ -30,9 +30,15 @@ NOT_BUILT = (
 
 
 def dev_tokens_enabled(settings: Settings) -> bool:
-    """Demo sign-in mints tokens with the HS256 secret: never in production, and pointless
-    when tokens are verified with a public key (the server would refuse its own tokens)."""
-    return not settings.is_production and not settings.uses_public_key
+    """Demo sign-in mints tokens with the HS256 secret for anyone who asks: never in
+    production, pointless when tokens are verified with a public key (the server would
+    refuse its own tokens), and by default only with the development secret (or in tests),
+    so that a server given a real secret but left in development mode mints none."""
+    if settings.is_production or settings.uses_public_key:
+        return False
+    if settings.dev_tokens is not None:
+        return settings.dev_tokens
+    return settings.uses_dev_secret or settings.tasklive_env == "test"
 
 
 def graphiql_page(settings: Settings) -> str | None:

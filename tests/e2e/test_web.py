@@ -102,6 +102,32 @@ async def test_production_has_no_dev_tokens_and_no_graphiql(
     assert (board.status_code, board.text) == (200, BOARD)
 
 
+@pytest.mark.parametrize(
+    ("env", "served"),
+    [
+        ({"TASKLIVE_ENV": "development", "JWT_SECRET": PRODUCTION_SECRET}, False),
+        ({"TASKLIVE_ENV": "development", "JWT_SECRET": PRODUCTION_SECRET, "DEV_TOKENS": "1"}, True),
+        ({"TASKLIVE_ENV": "production", "JWT_SECRET": PRODUCTION_SECRET, "DEV_TOKENS": "1"}, False),
+    ],
+    ids=["own-secret", "own-secret-asked-for", "production-asked-for"],
+)
+async def test_dev_tokens_only_with_the_development_secret_unless_asked_for(
+    tmp_path_factory: pytest.TempPathFactory,
+    http: httpx.AsyncClient,
+    env: dict[str, str],
+    served: bool,
+) -> None:
+    """A server given a real secret but left in development mode must not hand out tokens
+    signed with it to whoever asks."""
+    dist = stand_in_build(tmp_path_factory.mktemp("web"))
+    server = serve(tmp_path_factory, "tokens", dist=dist, **env)
+    try:
+        reply = await http.get(f"{server.url}/dev/tokens")
+    finally:
+        server.stop()
+    assert reply.status_code == (200 if served else 404)
+
+
 async def test_the_board_and_graphiql_come_from_the_build(
     built: ServerProcess, http: httpx.AsyncClient
 ) -> None:
