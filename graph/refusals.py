@@ -7,7 +7,6 @@ from starlette.responses import Response
 
 from graph.jsontext import dumps
 
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
