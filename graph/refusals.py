@@ -20,15 +20,16 @@ def refusal(
     status: int,
     message: str,
     *,
-    media_type: str = "application/json",
+    media_type: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    """A GraphQL response with one error, in `media_type` (by default `application/json`)."""
     body = {
         "errors": [{"message": message, "extensions": {"code": CODES.get(status, "BAD_REQUEST")}}]
     }
     return Response(
         dumps(body),
         status_code=status,
-        media_type=f"{media_type}; charset=utf-8",
+        media_type=f"{media_type or 'application/json'}; charset=utf-8",
         headers=headers,
     )

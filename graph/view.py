@@ -125,10 +125,10 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         """`application/json` replies 200 to every well-formed request (the spec's legacy
         rule); `application/graphql-response+json` replies 400 without `data` when the
         operation never ran, as the GraphQL over HTTP spec asks."""
-        if sub_response.media_type != GRAPHQL_RESPONSE_JSON:
-            return super().create_response(response_data, sub_response)
-        refused = not isinstance(response_data, list) and is_request_error(response_data)
-        if refused and not isinstance(response_data, list):
+        if sub_response.media_type != GRAPHQL_RESPONSE_JSON or isinstance(response_data, list):
+            return super().create_response(response_data, sub_response)  # (batching is off)
+        refused = is_request_error(response_data)
+        if refused:
             response_data = cast(
                 GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"}
             )
@@ -209,9 +209,7 @@ class TaskliveGraphQL(GraphQL[Context, None]):
                 headers = {"allow": "POST" if request.method == "GET" else "GET, POST"}
             accept = request.headers.get("accept", "")
             media = GRAPHQL_RESPONSE_JSON if prefers_graphql_response_json(accept) else None
-            response = refusal(
-                exc.status_code, exc.reason, media_type=media or "application/json", headers=headers
-            )
+            response = refusal(exc.status_code, exc.reason, media_type=media, headers=headers)
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
