@@ -7,7 +7,7 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +46,9 @@ class RealtimeHub:
         self.connections: dict[str, LiveConnection] = {}
         self.user_connections: dict[str, int] = defaultdict(int)
         self.access = AccessCache(db)
-        self.watchers = RoomWatchers()
+        self.watchers = RoomWatchers(
+            counts=self.metrics.subscriptions, changed=lambda: self.presence.mark()
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False
         self.sequencer = ProjectSequencer(
@@ -233,18 +235,6 @@ class RealtimeHub:
                 self.remove_viewer(sub)
             if tracked:
                 self.sequencer.untrack(project_id)
-
-    @contextlib.contextmanager
-    def watch_viewers(self, room: str) -> Iterator[asyncio.Event]:
-        """A `viewersChanged` subscription: counted like any other, though not a viewer."""
-        with self.watchers.watch(room) as changed:
-            self.metrics.subscriptions["viewersChanged"] += 1
-            self.presence.mark()
-            try:
-                yield changed
-            finally:
-                self.metrics.subscriptions["viewersChanged"] -= 1
-                self.presence.mark()
 
     def add_viewer(self, viewer: Viewer) -> None:
         self.rooms.add_viewer(viewer)

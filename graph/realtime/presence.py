@@ -121,10 +121,16 @@ class PresenceBoard:
 
 
 class RoomWatchers:
-    """Events that `viewersChanged` subscriptions wait on, one set per room."""
+    """Events that `viewersChanged` subscriptions wait on, one set per room.
 
-    def __init__(self) -> None:
+    `counts` (the metrics' subscriptions by operation) counts them; `changed` is told when
+    their number changes, so that the instance's published figures follow.
+    """
+
+    def __init__(self, *, counts: dict[str, int], changed: Callable[[], None]) -> None:
         self._events: dict[str, set[asyncio.Event]] = {}
+        self._counts = counts
+        self._changed = changed
 
     def count(self) -> int:
         """Open `viewersChanged` subscriptions."""
@@ -140,9 +146,13 @@ class RoomWatchers:
         """An asyncio.Event set whenever the room's viewers may have changed."""
         event = asyncio.Event()
         self._events.setdefault(room, set()).add(event)
+        self._counts["viewersChanged"] += 1
+        self._changed()
         try:
             yield event
         finally:
+            self._counts["viewersChanged"] -= 1
+            self._changed()
             watchers = self._events.get(room)
             if watchers is not None:
                 watchers.discard(event)

@@ -209,7 +209,7 @@ async def viewers_changed(
         await require_read(ctx, pid)
         room = f"project:{pid}"
     hub = ctx.services.realtime
-    with hub.watch_viewers(room) as changed:
+    with hub.watchers.watch(room) as changed:
         last: list[str] | None = None
         while True:
             changed.clear()
