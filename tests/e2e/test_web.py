@@ -7,13 +7,14 @@ real one in a browser.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.client import GraphQLClient
-from tests.support.servers import ServerProcess, make_server
+from tests.support.servers import ServerProcess, sqlite_server
 
 BOARD = "<!doctype html><title>stand-in board</title>"
 GRAPHIQL = "<!doctype html><title>stand-in graphiql</title><div id='graphiql'></div>"
@@ -31,46 +32,37 @@ def stand_in_build(root: Path) -> Path:
     return dist
 
 
-def serve(factory: pytest.TempPathFactory, name: str, *, dist: Path, **env: str) -> ServerProcess:
-    tmp = factory.mktemp(name)
-    server = make_server(tmp, f"sqlite+aiosqlite:///{tmp}/t.db", WEB_DIST=str(dist), **env)
-    server.start()
-    return server
+def serve(
+    factory: pytest.TempPathFactory, name: str, *, dist: Path, **env: str
+) -> AbstractContextManager[ServerProcess]:
+    return sqlite_server(factory.mktemp(name), WEB_DIST=str(dist), **env)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     dist = stand_in_build(tmp_path_factory.mktemp("web"))
-    server = serve(tmp_path_factory, "built", dist=dist)
-    try:
+    with serve(tmp_path_factory, "built", dist=dist) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def unbuilt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = serve(tmp_path_factory, "unbuilt", dist=tmp_path_factory.mktemp("empty") / "dist")
-    try:
+    empty = tmp_path_factory.mktemp("empty") / "dist"
+    with serve(tmp_path_factory, "unbuilt", dist=empty) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     dist = stand_in_build(tmp_path_factory.mktemp("web"))
-    server = serve(
+    with serve(
         tmp_path_factory,
         "production",
         dist=dist,
         TASKLIVE_ENV="production",
         JWT_SECRET=PRODUCTION_SECRET,
-    )
-    try:
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_dev_tokens_sign_in_the_demo_users(
@@ -120,11 +112,8 @@ async def test_dev_tokens_only_with_the_development_secret_unless_asked_for(
     """A server given a real secret but left in development mode must not hand out tokens
     signed with it to whoever asks."""
     dist = stand_in_build(tmp_path_factory.mktemp("web"))
-    server = serve(tmp_path_factory, "tokens", dist=dist, **env)
-    try:
+    with serve(tmp_path_factory, "tokens", dist=dist, **env) as server:
         reply = await http.get(f"{server.url}/dev/tokens")
-    finally:
-        server.stop()
     assert reply.status_code == (200 if served else 404)
 
 
