@@ -76,6 +76,15 @@ class EventType(enum.StrEnum):
     CREATED = "CREATED"
     UPDATED = "UPDATED"
     DELETED = "DELETED"
+    MEMBER_ADDED = "MEMBER_ADDED"
+    MEMBER_REMOVED = "MEMBER_REMOVED"
+    ROLE_CHANGED = "ROLE_CHANGED"
+
+
+TASK_EVENT_TYPES = frozenset({EventType.CREATED, EventType.UPDATED, EventType.DELETED})
+MEMBERSHIP_EVENT_TYPES = frozenset(
+    {EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED, EventType.ROLE_CHANGED}
+)
 
 
 class Base(DeclarativeBase):
@@ -138,7 +147,11 @@ class Task(Base):
 
 
 class TaskEvent(Base):
-    """One row per change, written in the change's own transaction; never updated."""
+    """One row per change, written in the change's own transaction; never updated.
+
+    A project's log holds its membership changes too (task_id and task_state empty,
+    member_id and member_role set), so that every instance learns them in order.
+    """
 
     __tablename__ = "task_events"
     __table_args__ = (
@@ -151,7 +164,7 @@ class TaskEvent(Base):
     )
     project_id: Mapped[str] = mapped_column(String(36))
     seq: Mapped[int] = mapped_column(BigInteger)
-    task_id: Mapped[str] = mapped_column(String(36), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     type: Mapped[EventType] = mapped_column(Enum(EventType, native_enum=False, length=16))
     actor_id: Mapped[str] = mapped_column(String(255))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -160,4 +173,9 @@ class TaskEvent(Base):
         Enum(TaskStatus, native_enum=False, length=16)
     )
     # The task as it was right after the change (before it, for a delete).
-    task_state: Mapped[dict[str, Any]] = mapped_column()
+    task_state: Mapped[dict[str, Any] | None] = mapped_column()
+    # The member whose membership changed, and their role after it (None when removed).
+    member_id: Mapped[str | None] = mapped_column(String(255))
+    member_role: Mapped[ProjectRole | None] = mapped_column(
+        Enum(ProjectRole, native_enum=False, length=16)
+    )

@@ -1,15 +1,25 @@
-"""The append-only event log: one row per task change, numbered 1, 2, 3... per project."""
+"""The append-only event log: task and membership changes, numbered 1, 2, 3... per project."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import EventType, Project, Task, TaskEvent, TaskStatus, utcnow
+from db.models import (
+    MEMBERSHIP_EVENT_TYPES,
+    TASK_EVENT_TYPES,
+    EventType,
+    Project,
+    ProjectRole,
+    Task,
+    TaskEvent,
+    TaskStatus,
+    utcnow,
+)
 from db.repositories import projects as project_repo
 
 
@@ -55,6 +65,34 @@ async def append(
     return event
 
 
+async def append_membership(
+    session: AsyncSession,
+    *,
+    project_id: str,
+    type: EventType,
+    actor_id: str,
+    member_id: str,
+    role: ProjectRole | None,
+) -> TaskEvent:
+    """Write a membership change into the project's log (the caller holds its row lock)."""
+    assert type in MEMBERSHIP_EVENT_TYPES
+    seq = await project_repo.next_event_seq(session, project_id=project_id)
+    event = TaskEvent(
+        project_id=project_id,
+        seq=seq,
+        task_id=None,
+        type=type,
+        actor_id=actor_id,
+        occurred_at=utcnow(),
+        changed_fields=[],
+        member_id=member_id,
+        member_role=role,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
 async def get_after(
     session: AsyncSession,
     *,
@@ -62,20 +100,23 @@ async def get_after(
     after_seq: int,
     limit: int,
     task_id: str | None = None,
-    types: Sequence[EventType] | None = None,
+    types: Collection[EventType] = TASK_EVENT_TYPES,
 ) -> list[TaskEvent]:
-    query = select(TaskEvent).where(TaskEvent.project_id == project_id, TaskEvent.seq > after_seq)
+    """Task events after `after_seq` in order; membership changes only when `types` asks."""
+    query = select(TaskEvent).where(
+        TaskEvent.project_id == project_id,
+        TaskEvent.seq > after_seq,
+        TaskEvent.type.in_(sorted(types)),
+    )
     if task_id is not None:
         query = query.where(TaskEvent.task_id == task_id)
-    if types:
-        query = query.where(TaskEvent.type.in_(list(types)))
     return list(await session.scalars(query.order_by(TaskEvent.seq).limit(limit)))
 
 
 async def get_range(
     session: AsyncSession, *, project_id: str, after_seq: int, upto_seq: int
 ) -> list[TaskEvent]:
-    """Events with after_seq < seq <= upto_seq, in order."""
+    """Events with after_seq < seq <= upto_seq, in order (membership changes included)."""
     query = (
         select(TaskEvent)
         .where(
@@ -104,6 +145,18 @@ async def last_seqs(session: AsyncSession, *, project_ids: Sequence[str]) -> dic
         select(Project.id, Project.event_seq).where(Project.id.in_(list(project_ids)))
     )
     return {project_id: int(seq) for project_id, seq in rows}
+
+
+async def get_access_changes(session: AsyncSession, *, after: dict[str, int]) -> list[TaskEvent]:
+    """Membership changes and task deletions after the given sequence number of each project."""
+    if not after:
+        return []
+    query = select(TaskEvent).where(
+        TaskEvent.project_id.in_(list(after)),
+        TaskEvent.seq > min(after.values()),
+        TaskEvent.type.in_([*MEMBERSHIP_EVENT_TYPES, EventType.DELETED]),
+    )
+    return [row for row in await session.scalars(query) if row.seq > after[row.project_id]]
 
 
 async def prune(session: AsyncSession, *, older_than: datetime) -> int:

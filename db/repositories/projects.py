@@ -48,6 +48,24 @@ async def get_role(session: AsyncSession, *, project_id: str, user_id: str) -> P
     )
 
 
+async def get_role_at(
+    session: AsyncSession, *, project_id: str, user_id: str
+) -> tuple[int, ProjectRole | None] | None:
+    """The project's last event sequence number and the user's role as of it, in one read;
+    None when there is no such project."""
+    row = (
+        await session.execute(
+            select(Project.event_seq, ProjectMember.role)
+            .outerjoin(
+                ProjectMember,
+                (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == user_id),
+            )
+            .where(Project.id == project_id)
+        )
+    ).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
 async def get_roles(
     session: AsyncSession, *, project_ids: Sequence[str], user_id: str
 ) -> dict[str, ProjectRole]:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Task, TaskStatus
+from db.models import Project, Task, TaskStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,18 @@ class TaskPage:
 
 async def get(session: AsyncSession, *, task_id: str, for_update: bool = False) -> Task | None:
     return await session.get(Task, task_id, with_for_update=for_update, populate_existing=True)
+
+
+async def get_project_at(session: AsyncSession, *, task_id: str) -> tuple[int, str] | None:
+    """The task's project and that project's last event sequence number, in one read."""
+    row = (
+        await session.execute(
+            select(Project.event_seq, Task.project_id)
+            .join(Project, Project.id == Task.project_id)
+            .where(Task.id == task_id)
+        )
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 async def get_many(

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import (
@@ -30,6 +30,9 @@ from graph.realtime.groups import FastMember, SubscriptionGroup, error_payload
 from graph.realtime.plans import Plan, Planner
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription
+
+if TYPE_CHECKING:
+    from graph.resolvers.subscriptions import LiveTarget
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ class FastPath:
         send_message: Any,
     ) -> None:
         """Run one subscription to its end (or until its task is cancelled)."""
-        from graph.resolvers.subscriptions import replay, resolve_target
+        from graph.resolvers.subscriptions import authorise, locate
 
         coerced = get_variable_values(
             self.schema, plan.operation.variable_definitions or [], variables or {}
@@ -74,7 +77,7 @@ class FastPath:
             return
         args = get_argument_values(plan.field_def, plan.field_node, coerced)
         try:
-            target = await resolve_target(context, plan.field_name, args)
+            located = await locate(context, plan.field_name, args)
         except TaskliveError as error:
             await self._finish(send_message, op_id, [_as_graphql_error(error)])
             return
@@ -82,48 +85,68 @@ class FastPath:
         connection = context.connection
         socket = context.raw_socket
         assert connection is not None and socket is not None
-        shared = {k: v for k, v in (variables or {}).items() if k not in plan.resume_variables}
-        key = (
-            plan.document.loc.source.body if plan.document.loc else "",
-            plan.operation.name.value if plan.operation.name else None,
-            dumps(shared, sort_keys=True),
-        )
         hub = self.services.realtime
         member = FastMember(
             op_id=op_id,
             socket=socket,
             user_id=principal.user_id,
             admin=principal.is_admin,
-            project_id=target.project_id,
-            room=target.room,
-            operation=target.operation,
-            catching_up=target.after_seq is not None,
+            project_id=located.project_id,
+            room=located.room,
+            operation=located.operation,
+            catching_up=located.after is not None,
             limit_bytes=self.settings.subscriber_buffer_bytes,
             limit_events=self.settings.subscriber_queue_limit,
             on_slow=lambda _: hub.close_slow(connection),
+        )
+        # Guarded before it is authorised, so that no removal falls between the two.
+        async with hub.guarded(member):
+            try:
+                target = await authorise(context, located)
+            except TaskliveError as error:
+                member.end(error)
+            else:
+                await self._serve_member(context, plan, variables, target, member)
+        outcome = member.done.result() if member.done.done() else None
+        if outcome is not None:
+            await self._finish(send_message, op_id, [_as_graphql_error(outcome)])
+
+    async def _serve_member(
+        self,
+        context: Context,
+        plan: Plan,
+        variables: dict[str, Any] | None,
+        target: LiveTarget,
+        member: FastMember,
+    ) -> None:
+        """Join the member's group and stay until the member ends."""
+        from graph.resolvers.subscriptions import replay
+
+        shared = {k: v for k, v in (variables or {}).items() if k not in plan.resume_variables}
+        key = (
+            plan.document.loc.source.body if plan.document.loc else "",
+            plan.operation.name.value if plan.operation.name else None,
+            dumps(shared, sort_keys=True),
         )
         # Everything up to the cursor is the client's already, even what this instance has
         # not yet heard of (and delivers later): only later events go out.
         member.last_seq = target.after_seq or 0
         group = await self._join(key, plan, shared, target, member)
-        hub.add_viewer(member)
+        hub = self.services.realtime
         try:
-            if target.after_seq is not None:
-                await self._catch_up(context, group, member, replay(context, target), target)
-            outcome = await member.done
+            with hub.viewing(member):
+                if target.after_seq is not None:
+                    await self._catch_up(group, member, replay(context, target), target)
+                await member.done
         finally:
-            hub.remove_viewer(member)
             group.remove(member)
-        if outcome is not None:
-            await self._finish(send_message, op_id, [_as_graphql_error(outcome)])
 
     async def _catch_up(
         self,
-        context: Context,
         group: SubscriptionGroup,
         member: FastMember,
         records: AsyncIterator[EventRecord],
-        target: Any,
+        target: LiveTarget,
     ) -> None:
         """Replay the log after the cursor to this member, then release what came live."""
         async for record in records:
@@ -228,7 +251,6 @@ class FastPath:
                 operation=target.operation,
                 task_id=target.task_id,
                 types=target.types,
-                viewer=False,
                 limit=self.settings.subscriber_queue_limit * GROUP_QUEUE_FACTOR,
             )
 

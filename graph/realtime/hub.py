@@ -7,14 +7,13 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from db.models import EventType
-from db.repositories import projects as project_repo
 from db.session import Database
 from graph.errors import Forbidden
 from graph.realtime import leakfix
@@ -56,6 +55,7 @@ class RealtimeHub:
             deliver=self._deliver,
             metrics=self.metrics,
             check_interval=settings.gap_check_interval_seconds,
+            also_check=self.access.check,
         )
         self.bus = EventBus(
             settings.broadcast_url,
@@ -110,6 +110,8 @@ class RealtimeHub:
     async def publish(self, records: Sequence[EventRecord]) -> None:
         """Publish committed events; failures are counted and repaired from the event log."""
         for record in records:
+            if record.is_membership:
+                self._membership_changed(record)  # this instance need not wait for the broker
             try:
                 await self.bus.publish(record.to_json())
                 self.metrics.events_published += 1
@@ -125,50 +127,49 @@ class RealtimeHub:
         if kind == "e":
             self.metrics.events_received += 1
             record = EventRecord.from_dict(data)
-            if record.type is EventType.DELETED:
-                self.access.task_deleted(record.task_id)
+            # Even for projects nobody here follows: requests use the cached roles too.
+            self._forget(record)
             self.sequencer.offer(record)
-        elif kind == "m":
-            self.access.member_changed(str(data["p"]), str(data["u"]))
-            self.spawn(self._recheck(str(data["p"]), str(data["u"])))
         elif kind == "pr":
             self.watchers.notify(set(data.get("r", ())))
 
     def _deliver(self, record: EventRecord) -> None:
-        self.rooms.deliver(record)
+        """The sequencer's output: every event of a followed project, once, in order."""
+        if record.is_membership:
+            self._membership_changed(record)
+        else:
+            self.rooms.deliver(record)
+
+    def _forget(self, record: EventRecord) -> None:
+        self.access.forget(
+            project_id=record.project_id, seq=record.seq, type=record.type, subject=record.subject
+        )
 
     async def _on_connected(self) -> None:
-        """After (re)connecting: fetch what was missed, re-check who may still see what."""
-        self.access.clear()  # announcements may have been missed while away
+        """After (re)connecting: fetch what was missed (membership changes too)."""
+        self.access.clear()  # events may have been missed while away
         try:
             await self.sequencer.check()
-            await self._recheck_all()
         except Exception:
             log.exception("backfill after broker reconnect failed; the periodic check will retry")
         self.presence.mark()
 
     # -- access on open subscriptions
 
-    async def membership_changed(self, project_id: str, user_id: str) -> None:
-        self.access.member_changed(project_id, user_id)
-        await self._recheck(project_id, user_id)
-        with contextlib.suppress(Exception):
-            await self.bus.publish(orjson.dumps({"k": "m", "p": project_id, "u": user_id}).decode())
+    def _membership_changed(self, record: EventRecord) -> None:
+        """A membership change of the log: forget cached roles; a removal ends subscriptions.
 
-    async def _recheck(self, project_id: str, user_id: str) -> None:
-        subs = [s for s in self.rooms.of_user(user_id, project_id) if not s.admin]
-        if not subs:
-            return
-        async with self.db.read() as session:
-            role = await project_repo.get_role(session, project_id=project_id, user_id=user_id)
-        if role is None:
-            for sub in subs:
-                sub.end(Forbidden("you are no longer a member of this project"))
+        Synchronous, so that no event after the removal reaches the removed member's
+        subscriptions: the sequencer delivers the project's next event only after this.
+        """
+        self._forget(record)
+        if record.type is EventType.MEMBER_REMOVED and record.member_id is not None:
+            self._revoke(record.project_id, record.member_id)
 
-    async def _recheck_all(self) -> None:
-        pairs = {(s.project_id, s.user_id) for s in self.rooms.all()}
-        for project_id, user_id in pairs:
-            await self._recheck(project_id, user_id)
+    def _revoke(self, project_id: str, user_id: str) -> None:
+        """End every subscription of `user_id` to the project's rooms with FORBIDDEN."""
+        for viewer in self.rooms.of_user(user_id, project_id):
+            viewer.end(Forbidden("you are no longer a member of this project"))
 
     # -- subscriptions and connections
 
@@ -205,10 +206,10 @@ class RealtimeHub:
         task_id: str | None = None,
         types: frozenset[EventType] | None = None,
         connection: LiveConnection | None = None,
-        viewer: bool = True,
         limit: int | None = None,
     ) -> AsyncIterator[LiveSubscription]:
-        """A bounded queue of the room's events; `viewer` counts it in presence too."""
+        """A bounded queue of the room's events, `guarded` from before the caller authorises
+        it; presence counts it once the caller, allowed in, enters `viewing`."""
         sub = LiveSubscription(
             user_id=user_id,
             project_id=project_id,
@@ -222,19 +223,40 @@ class RealtimeHub:
             on_overflow=self._on_overflow,
         )
         self.rooms.add_sink(sub)
-        if viewer:
-            self.add_viewer(sub)
-        tracked = False
         try:
-            await self.sequencer.track(project_id)
-            tracked = True
-            yield sub
+            async with self.guarded(sub):
+                yield sub
         finally:
             self.rooms.remove_sink(sub)
-            if viewer:
-                self.remove_viewer(sub)
+
+    @contextlib.asynccontextmanager
+    async def guarded(self, viewer: Viewer) -> AsyncIterator[None]:
+        """Follow the viewer's project and let a removal from it end the viewer, until it ends.
+
+        Entered before the subscription reads the user's role from the database: a removal
+        that this read does not see commits later, so it takes a later sequence number than
+        the sequencer's baseline and reaches `_revoke`, which finds the viewer here.
+        """
+        if not viewer.admin:
+            self.rooms.guard(viewer)
+        tracked = False
+        try:
+            await self.sequencer.track(viewer.project_id)
+            tracked = True
+            yield
+        finally:
+            self.rooms.unguard(viewer)
             if tracked:
-                self.sequencer.untrack(project_id)
+                self.sequencer.untrack(viewer.project_id)
+
+    @contextlib.contextmanager
+    def viewing(self, viewer: Viewer) -> Iterator[None]:
+        """Count an authorised subscription in its room's presence while it lasts."""
+        self.add_viewer(viewer)
+        try:
+            yield
+        finally:
+            self.remove_viewer(viewer)
 
     def add_viewer(self, viewer: Viewer) -> None:
         self.rooms.add_viewer(viewer)

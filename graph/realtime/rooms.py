@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from db.models import EventType
@@ -109,11 +109,13 @@ class Viewer(Protocol):
 
 
 class RoomRegistry:
-    """Sinks receive a room's events; viewers are who is in it (often the same objects)."""
+    """Sinks receive a room's events; viewers are who is in it (often the same objects);
+    guarded are the subscriptions a removal from their project ends, by (project, user)."""
 
     def __init__(self) -> None:
         self.sinks: dict[str, set[LiveSubscription]] = defaultdict(set)
         self.viewers: dict[str, set[Viewer]] = defaultdict(set)
+        self.guarded: dict[str, set[Viewer]] = defaultdict(set)
 
     def add_sink(self, sub: LiveSubscription) -> None:
         self.sinks[sub.room].add(sub)
@@ -127,24 +129,26 @@ class RoomRegistry:
     def remove_viewer(self, viewer: Viewer) -> None:
         _discard(self.viewers, viewer.room, viewer)
 
+    def guard(self, viewer: Viewer) -> None:
+        self.guarded[_member_key(viewer.project_id, viewer.user_id)].add(viewer)
+
+    def unguard(self, viewer: Viewer) -> None:
+        _discard(self.guarded, _member_key(viewer.project_id, viewer.user_id), viewer)
+
+    def of_user(self, user_id: str, project_id: str) -> list[Viewer]:
+        """The user's subscriptions to the project that a removal must end."""
+        return list(self.guarded.get(_member_key(project_id, user_id), ()))
+
     def deliver(self, record: EventRecord) -> int:
-        """Push an event to every sink of its project's and its task's rooms."""
+        """Push a task event to every sink of its project's and its task's rooms."""
+        if record.is_membership:
+            return 0  # task consumers never see membership changes
         received_at = time.monotonic()
         delivered = 0
         for room in (f"project:{record.project_id}", f"task:{record.task_id}"):
             for sub in list(self.sinks.get(room, ())):
                 delivered += sub.push(record, received_at)
         return delivered
-
-    def of_user(self, user_id: str, project_id: str) -> Iterable[Viewer]:
-        for members in list(self.viewers.values()):
-            for viewer in list(members):
-                if viewer.user_id == user_id and viewer.project_id == project_id:
-                    yield viewer
-
-    def all(self) -> Iterable[Viewer]:
-        for members in list(self.viewers.values()):
-            yield from list(members)
 
     def presence(self) -> dict[str, dict[str, int]]:
         """room -> user id -> that user's subscriptions in the room."""
@@ -158,6 +162,10 @@ class RoomRegistry:
 
     def count(self) -> int:
         return sum(len(m) for m in self.viewers.values())
+
+
+def _member_key(project_id: str, user_id: str) -> str:
+    return f"{project_id}\n{user_id}"
 
 
 def _discard(index: dict[str, set[Any]], room: str, item: object) -> None:

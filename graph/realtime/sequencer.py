@@ -3,7 +3,9 @@
 Sequence numbers of a project increase by one per event in commit order, so an event
 that arrives early (n+2 before n+1) proves n+1 is committed: it is held back while the
 missing ones are fetched from the event log. A periodic check of the log catches a lost
-publish that no later event reveals, and the same check runs after a broker reconnect.
+publish that no later event reveals (a membership change too: it is an event of the same
+log), and the same check runs after a broker reconnect. `also_check` runs with it, so that
+caches bounded by the log (the access cache) are checked as often.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from db.repositories import events as event_repo
 from db.session import Database
@@ -29,11 +31,13 @@ class ProjectSequencer:
         deliver: Callable[[EventRecord], None],
         metrics: RealtimeMetrics,
         check_interval: float = 2.0,
+        also_check: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._db = db
         self._deliver = deliver
         self._metrics = metrics
         self._check_interval = check_interval
+        self._also_check = also_check
         self._last: dict[str, int] = {}
         self._held: dict[str, dict[int, EventRecord]] = {}
         self._refs: dict[str, int] = {}
@@ -179,5 +183,7 @@ class ProjectSequencer:
             await asyncio.sleep(self._check_interval)
             try:
                 await self.check()
+                if self._also_check is not None:
+                    await self._also_check()  # the access cache, against the same log
             except Exception:
                 log.exception("periodic event-log check failed")

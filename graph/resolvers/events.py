@@ -1,9 +1,14 @@
-"""The `taskEvents` query: the event log for clients that catch up or poll."""
+"""The event log: handing committed events to the live layer, and the `taskEvents` query
+for clients that catch up or poll."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 import strawberry
 
+from db.models import TaskEvent as TaskEventModel
 from db.repositories import events as event_repo
 from graph.context import Context, Info
 from graph.cursors import decode_event_cursor, parse_uuid
@@ -12,6 +17,17 @@ from graph.permissions import require_read
 from graph.realtime.records import EventRecord
 from graph.resolvers.tasks import page_size
 from graph.schema.events import TaskEvent, event_from_record
+
+log = logging.getLogger(__name__)
+
+
+async def publish(ctx: Context, rows: Sequence[TaskEventModel]) -> None:
+    """Hand committed events to the live layer; a failure never fails the mutation."""
+    records = [EventRecord.from_model(row) for row in rows]
+    try:
+        await ctx.services.realtime.publish(records)
+    except Exception:
+        log.exception("publishing %d event(s) failed; the event log will repair it", len(records))
 
 
 async def check_cursor(ctx: Context, *, project_id: str, after: str | None) -> int:
@@ -37,5 +53,6 @@ async def task_events(
     await require_read(ctx, pid)
     seq = await check_cursor(ctx, project_id=pid, after=after)
     async with ctx.db.read() as session:
+        # Task events only: the numbers of membership changes are skipped, never a gap.
         rows = await event_repo.get_after(session, project_id=pid, after_seq=seq, limit=size)
     return [event_from_record(EventRecord.from_model(r)) for r in rows]

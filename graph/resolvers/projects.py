@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ProjectRole
+from db.models import EventType, ProjectRole
+from db.repositories import events as event_repo
 from db.repositories import projects as project_repo
 from db.repositories import users as user_repo
-from graph.context import Info
+from graph.context import Context, Info
 from graph.cursors import check_text, parse_user_id, parse_uuid
 from graph.errors import BadUserInput, NotFound
-from graph.permissions import require_owner, require_read
+from graph.permissions import recheck_owner, require_owner, require_read
+from graph.resolvers.events import publish
 from graph.schema.project import Project, ProjectMember
 
 MAX_NAME = 200
@@ -57,12 +60,14 @@ async def add_project_member(
     role: ProjectRole | None = ProjectRole.MEMBER,
 ) -> ProjectMember:
     ctx = info.context
+    owner = ctx.require_user()
     pid = parse_uuid(project_id, field="projectId")
     parse_user_id(user_id, field="userId")
     await require_owner(ctx, pid)
     new_role = role or ProjectRole.MEMBER
+    row = None
     async with ctx.db.write() as session:
-        await project_repo.lock(session, project_id=pid)
+        await _lock_as_owner(ctx, session, pid)
         if await user_repo.get(session, user_id=user_id) is None:
             raise BadUserInput(
                 "unknown user: a user exists once they have signed in with a token",
@@ -78,7 +83,17 @@ async def add_project_member(
         member = await project_repo.set_member(
             session, project_id=pid, user_id=user_id, role=new_role
         )
-    await ctx.services.realtime.membership_changed(pid, user_id)
+        if current is not new_role:
+            row = await event_repo.append_membership(
+                session,
+                project_id=pid,
+                type=EventType.MEMBER_ADDED if current is None else EventType.ROLE_CHANGED,
+                actor_id=owner.user_id,
+                member_id=user_id,
+                role=new_role,
+            )
+    if row is not None:
+        await publish(ctx, [row])
     return ProjectMember.from_model(member)
 
 
@@ -86,11 +101,12 @@ async def remove_project_member(
     info: Info, project_id: strawberry.ID, user_id: strawberry.ID
 ) -> bool:
     ctx = info.context
+    owner = ctx.require_user()
     pid = parse_uuid(project_id, field="projectId")
     parse_user_id(user_id, field="userId")
     await require_owner(ctx, pid)
     async with ctx.db.write() as session:
-        await project_repo.lock(session, project_id=pid)
+        await _lock_as_owner(ctx, session, pid)
         current = await project_repo.get_role(session, project_id=pid, user_id=user_id)
         if current is None:
             return False
@@ -100,5 +116,20 @@ async def remove_project_member(
         ):
             raise BadUserInput("a project must keep at least one OWNER", field="userId")
         await project_repo.delete_member(session, project_id=pid, user_id=user_id)
-    await ctx.services.realtime.membership_changed(pid, user_id)
+        row = await event_repo.append_membership(
+            session,
+            project_id=pid,
+            type=EventType.MEMBER_REMOVED,
+            actor_id=owner.user_id,
+            member_id=user_id,
+            role=None,
+        )
+    await publish(ctx, [row])
     return True
+
+
+async def _lock_as_owner(ctx: Context, session: AsyncSession, project_id: str) -> None:
+    """Take the project's lock, then check again that the caller is still an OWNER."""
+    if await project_repo.lock(session, project_id=project_id) is None:
+        raise NotFound("project not found", field="projectId")
+    await recheck_owner(ctx, session, project_id)

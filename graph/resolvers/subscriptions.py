@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import strawberry
@@ -39,19 +39,21 @@ PROJECT_TYPES: dict[str, frozenset[EventType] | None] = {
 
 @dataclass(frozen=True, slots=True)
 class LiveTarget:
-    """What a live subscription follows, once the caller has been allowed to follow it."""
+    """What a live subscription follows; `after_seq` is known once it is authorised."""
 
     operation: str
     project_id: str
     room: str
     after: str | None
-    after_seq: int | None
+    after_seq: int | None = None
     task_id: str | None = None
     types: frozenset[EventType] | None = None
 
     def wants(self, record: EventRecord) -> bool:
-        return (self.task_id is None or record.task_id == self.task_id) and (
-            self.types is None or record.type in self.types
+        return (
+            not record.is_membership
+            and (self.task_id is None or record.task_id == self.task_id)
+            and (self.types is None or record.type in self.types)
         )
 
 
@@ -64,34 +66,47 @@ async def _task_project(ctx: Context, task_id: str, *, field: str) -> str:
     return project_id
 
 
-async def resolve_target(ctx: Context, operation: str, args: dict[str, Any]) -> LiveTarget:
-    """Authorise a live subscription and say what it follows (shared by both paths)."""
+async def locate(ctx: Context, operation: str, args: dict[str, Any]) -> LiveTarget:
+    """What a live subscription would follow, not yet authorised (shared by both paths).
+
+    A task that does not exist gets the same NOT_FOUND as one the user may not see.
+    """
     ctx.require_user()
-    after = args.get("after")
     types: frozenset[EventType] | None
     if operation == "taskUpdated":
         task_id = parse_uuid(args["taskId"], field="taskId")
-        project_id = await _task_project(ctx, task_id, field="taskId")
+        project_id = await ctx.services.realtime.access.task_project(task_id)
+        if project_id is None:
+            raise NotFound("task not found", field="taskId")
         room, types = f"task:{task_id}", TASK_TYPES
     else:
         task_id = None
         project_id = parse_uuid(args["projectId"], field="projectId")
-        await require_read(ctx, project_id)
         room, types = f"project:{project_id}", PROJECT_TYPES[operation]
-    seq = await check_cursor(ctx, project_id=project_id, after=after)
     return LiveTarget(
         operation=operation,
         project_id=project_id,
         room=room,
-        after=after,
-        after_seq=seq if after is not None else None,
+        after=args.get("after"),
         task_id=task_id,
         types=types,
     )
 
 
+async def authorise(ctx: Context, target: LiveTarget) -> LiveTarget:
+    """Allow the caller in, reading the role from the database, and check its cursor.
+
+    Called once the subscription is `guarded` (see RealtimeHub.guarded): a removal that
+    this read does not see reaches the subscription as an event and ends it.
+    """
+    hidden = NotFound("task not found", field="taskId") if target.task_id else None
+    await require_read(ctx, target.project_id, hidden=hidden, fresh=True)
+    seq = await check_cursor(ctx, project_id=target.project_id, after=target.after)
+    return replace(target, after_seq=seq if target.after is not None else None)
+
+
 async def replay(ctx: Context, target: LiveTarget) -> AsyncGenerator[EventRecord, None]:
-    """The target's events after its cursor, from the log, page by page until caught up."""
+    """The target's task events after its cursor, from the log, page by page until caught up."""
     if target.after_seq is None:
         return
     after_seq = target.after_seq
@@ -111,44 +126,50 @@ async def replay(ctx: Context, target: LiveTarget) -> AsyncGenerator[EventRecord
             return
 
 
-async def _follow(info: Info, target: LiveTarget) -> AsyncGenerator[EventRecord, None]:
+async def _follow(
+    info: Info, operation: str, args: dict[str, Any]
+) -> AsyncGenerator[EventRecord, None]:
     """Every event of the target the user may see: first the replay after `after`, then live.
 
-    Live delivery starts (buffered) before the replay reads the log, and whatever the
-    replay already sent is dropped from the live stream, so there is no gap and no
-    duplicate even for events committed while the replay runs.
+    Live delivery starts (buffered) before the user is authorised and before the replay
+    reads the log, and whatever the replay already sent is dropped from the live stream, so
+    there is no gap and no duplicate even for events committed while the replay runs, and
+    no removal can fall between the authorisation and the subscription's registration.
     """
     ctx = info.context
     principal = ctx.require_user()
     hub = ctx.services.realtime
+    located = await locate(ctx, operation, args)
     async with hub.subscribe(
         user_id=principal.user_id,
         admin=principal.is_admin,
-        project_id=target.project_id,
-        room=target.room,
-        operation=target.operation,
-        task_id=target.task_id,
-        types=target.types,
+        project_id=located.project_id,
+        room=located.room,
+        operation=located.operation,
+        task_id=located.task_id,
+        types=located.types,
         connection=ctx.connection,
     ) as sub:
-        # The client holds everything up to its cursor; an instance that is behind it
-        # (it has not yet heard of the newest events) delivers those later: skip them.
-        last = target.after_seq or 0
-        async for record in replay(ctx, target):
-            if sub.ended is not None:
-                raise sub.ended
-            last = record.seq
-            if target.wants(record):
+        target = await authorise(ctx, located)
+        with hub.viewing(sub):
+            # The client holds everything up to its cursor; an instance that is behind it
+            # (it has not yet heard of the newest events) delivers those later: skip them.
+            last = target.after_seq or 0
+            async for record in replay(ctx, target):
+                if sub.ended is not None:
+                    raise sub.ended
+                last = record.seq
+                if target.wants(record):
+                    yield record
+            while True:
+                record, _ = await sub.next()
+                if record.seq <= last:
+                    continue
+                hub.metrics.events_delivered += 1
+                hub.metrics.delivery_latency.observe(
+                    max(0.0, time.time() - record.occurred_at.timestamp())
+                )
                 yield record
-        while True:
-            record, _ = await sub.next()
-            if record.seq <= last:
-                continue
-            hub.metrics.events_delivered += 1
-            hub.metrics.delivery_latency.observe(
-                max(0.0, time.time() - record.occurred_at.timestamp())
-            )
-            yield record
 
 
 def deleted_error(event: TaskDeletedEvent) -> NotFound:
@@ -158,8 +179,7 @@ def deleted_error(event: TaskDeletedEvent) -> NotFound:
 async def task_updated(
     info: Info, task_id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[TaskUpdatedEvent, None]:
-    target = await resolve_target(info.context, "taskUpdated", {"taskId": task_id, "after": after})
-    async for record in _follow(info, target):
+    async for record in _follow(info, "taskUpdated", {"taskId": task_id, "after": after}):
         event = event_from_record(record)
         if isinstance(event, TaskDeletedEvent):
             raise deleted_error(event)
@@ -171,8 +191,7 @@ async def _events_of(
     info: Info, operation: str, args: dict[str, Any], kind: type[EventT]
 ) -> AsyncGenerator[EventT, None]:
     """The target's events that are of `kind` (every event for TaskEvent)."""
-    target = await resolve_target(info.context, operation, args)
-    async for record in _follow(info, target):
+    async for record in _follow(info, operation, args):
         event = event_from_record(record)
         if isinstance(event, kind):
             yield event

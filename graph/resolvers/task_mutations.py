@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import strawberry
@@ -15,22 +14,11 @@ from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from graph.context import Context, Info
 from graph.cursors import parse_user_id, parse_uuid
-from graph.errors import BadUserInput, Conflict, NotFound
-from graph.permissions import require_write
-from graph.realtime.records import EventRecord
+from graph.errors import BadUserInput, Conflict, NotFound, TaskliveError
+from graph.permissions import recheck_write, require_write
+from graph.resolvers.events import publish
 from graph.resolvers.tasks import clean_description, clean_title, task_not_found
 from graph.schema.task import CreateTaskInput, Task, UpdateTaskInput
-
-log = logging.getLogger(__name__)
-
-
-async def publish(ctx: Context, rows: Sequence[TaskEvent]) -> None:
-    """Hand committed events to the live layer; a failure never fails the mutation."""
-    records = [EventRecord.from_model(row) for row in rows]
-    try:
-        await ctx.services.realtime.publish(records)
-    except Exception:
-        log.exception("publishing %d event(s) failed; the event log will repair it", len(records))
 
 
 async def _check_assignee(
@@ -44,16 +32,26 @@ async def _check_assignee(
     return assignee_id
 
 
+async def _lock_and_recheck(
+    ctx: Context, session: AsyncSession, project_ids: Sequence[str], *, hidden: TaskliveError
+) -> None:
+    """Take the projects' locks (in one order) and check the caller may still write there."""
+    for project_id in sorted(set(project_ids)):
+        if await project_repo.lock(session, project_id=project_id) is None:
+            raise hidden
+        await recheck_write(ctx, session, project_id, hidden=hidden)
+
+
 async def create_task(info: Info, input: CreateTaskInput) -> Task:
     ctx = info.context
     user = ctx.require_user()
     project_id = parse_uuid(input.project_id, field="input.projectId")
     title = clean_title(input.title, field="input.title")
     description = clean_description(input.description, field="input.description")
-    await require_write(
-        ctx, project_id, hidden=NotFound("project not found", field="input.projectId")
-    )
+    hidden = NotFound("project not found", field="input.projectId")
+    await require_write(ctx, project_id, hidden=hidden)
     async with ctx.db.write() as session:
+        await _lock_and_recheck(ctx, session, [project_id], hidden=hidden)
         assignee = await _check_assignee(
             session, project_id=project_id, assignee_id=input.assignee_id, field="input.assigneeId"
         )
@@ -93,11 +91,10 @@ def _apply(model: TaskModel, changes: dict[str, object]) -> list[str]:
 
 
 async def _authorise_writes(ctx: Context, task_ids: Sequence[str], *, hidden: NotFound) -> None:
-    """Check write access before the write transaction takes its locks.
+    """Check write access (from the cache) before the write transaction takes its locks.
 
-    The check reads through a connection of its own; made inside the transaction, it
-    would need a second pooled connection while holding row locks, and concurrent writers
-    of one task could exhaust the pool. Made first, it is cached for the request.
+    This refuses most outsiders without a lock; the transaction checks again, from the
+    database and under the project's lock, so a removal in between is not missed.
     """
     async with ctx.db.read() as session:
         models = await task_repo.get_many(session, task_ids=task_ids)
@@ -118,6 +115,7 @@ async def _change(
         model = await task_repo.get(session, task_id=task_id, for_update=True)
         if model is None:
             raise task_not_found()  # deleted since the check
+        await _lock_and_recheck(ctx, session, [model.project_id], hidden=task_not_found())
         if expected_version is not None and model.version != expected_version:
             raise Conflict(
                 f"task is at version {model.version}, not {expected_version}",
@@ -189,6 +187,9 @@ async def bulk_update_task_status(
         }
         if len(models) != len(set(task_ids)):
             raise hidden  # deleted since the check
+        await _lock_and_recheck(
+            ctx, session, [m.project_id for m in models.values()], hidden=hidden
+        )
         for model in sorted(models.values(), key=lambda m: (m.project_id, m.id)):
             previous = model.status
             if _apply(model, {"status": status}):
@@ -215,6 +216,7 @@ async def delete_task(info: Info, id: strawberry.ID) -> strawberry.ID:
         model = await task_repo.get(session, task_id=task_id, for_update=True)
         if model is None:
             raise task_not_found()  # deleted since the check
+        await _lock_and_recheck(ctx, session, [model.project_id], hidden=task_not_found())
         model.version += 1
         model.updated_at = utcnow()
         row = await event_repo.append(

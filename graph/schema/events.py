@@ -61,6 +61,9 @@ AnyTaskEvent = TaskCreatedEvent | TaskUpdatedEvent | TaskDeletedEvent
 
 
 def event_from_record(record: EventRecord) -> AnyTaskEvent:
+    """The GraphQL event of a task event; membership changes never reach this far."""
+    if record.task_id is None or record.task_state is None:
+        raise ValueError(f"event {record.project_id}/{record.seq} is not a task event")
     cursor = encode_event_cursor(record.project_id, record.seq)
     task_id = strawberry.ID(record.task_id)
     project_id = strawberry.ID(record.project_id)
