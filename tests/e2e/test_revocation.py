@@ -8,9 +8,9 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -30,6 +30,7 @@ from tests.support.servers import (
 )
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLWS, connect
 
+T = TypeVar("T")
 GAP_CHECK = 1.0
 EVENTS = (
     "subscription($p: ID!, $a: String) { taskEvents(projectId: $p, after: $a) "
@@ -202,6 +203,11 @@ def race_server(
         proc.stop()
 
 
+async def _later(wait: float, step: Awaitable[T]) -> T:
+    await asyncio.sleep(wait)
+    return await step
+
+
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
 async def test_no_subscription_racing_a_removal_survives_it(
     race_server: ServerProcess, http: httpx.AsyncClient, protocol: str
@@ -211,6 +217,8 @@ async def test_no_subscription_racing_a_removal_survives_it(
     server = race_server
     owner, bob, bob_id = world.tokens["owner"], world.tokens["member"], world.ids["member"]
     bob_as_member = {"p": world.project_id, "u": bob_id, "r": "MEMBER"}
+    bob_in_project = {"p": world.project_id, "u": bob_id}
+    variables = {"p": world.project_id}
     task = await world.create_task()
     leaks: list[int] = []
     outcomes: dict[str, int] = {}
@@ -219,14 +227,11 @@ async def test_no_subscription_racing_a_removal_survives_it(
         for round_ in range(RACE_ROUNDS):
             if round_:
                 await gql.data(ADD, bob_as_member, token=owner)
-            delay = rng.uniform(0, 0.01)
-
-            async def remove(delay: float = delay) -> None:
-                await asyncio.sleep(delay)
-                await gql.data(REMOVE, {"p": world.project_id, "u": bob_id}, token=owner)
-
+            # Either side may go first, by up to a few milliseconds.
+            lead = rng.uniform(-0.008, 0.004)
             op, _ = await asyncio.gather(
-                ws.subscribe(EVENTS, {"p": world.project_id}, op_id=f"r{round_}"), remove()
+                _later(max(0.0, -lead), ws.subscribe(EVENTS, variables, op_id=f"r{round_}")),
+                _later(max(0.0, lead), gql.data(REMOVE, bob_in_project, token=owner)),
             )
             status = STATUSES[round_ % 2]
             await gql.data(UPDATE, {"t": task["id"], "s": status}, token=owner)
