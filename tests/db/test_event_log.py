@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from db.models import EventType, Project, Task, TaskEvent, TaskStatus
+from db.models import EventType, Project, ProjectRole, Task, TaskEvent, TaskStatus
 from db.repositories import events as event_repo
 from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
@@ -123,3 +123,39 @@ async def test_events_of_each_project_are_numbered_one_to_n(db: Database) -> Non
     assert last == {first: 6, second: 6}
     # Every event row carries the task state after its change.
     assert all(r.task_state["version"] == 1 and r.type is EventType.CREATED for r in rows)
+
+
+async def test_membership_changes_take_numbers_of_the_log_but_task_reads_skip_them(
+    db: Database,
+) -> None:
+    project_id = await _project(db)
+    first = await _create_task(db, project_id=project_id, title="one")
+    async with db.write() as session:
+        await user_repo.upsert(session, user_id="bob", name="Bob", email=None)
+        await project_repo.set_member(
+            session, project_id=project_id, user_id="bob", role=ProjectRole.MEMBER
+        )
+        added = await event_repo.append_membership(
+            session,
+            project_id=project_id,
+            type=EventType.MEMBER_ADDED,
+            actor_id="alice",
+            member_id="bob",
+            role=ProjectRole.MEMBER,
+        )
+    second = await _create_task(db, project_id=project_id, title="two")
+    assert added.seq == 2
+    assert await _seqs(db, project_id=project_id) == [1, 3]  # task events only
+    async with db.read() as session:
+        whole = await event_repo.get_range(session, project_id=project_id, after_seq=0, upto_seq=3)
+        changes = await event_repo.get_access_changes(session, after={project_id: 1})
+        none_after = await event_repo.get_access_changes(session, after={project_id: 2})
+    assert [(e.seq, e.task_id, e.member_id) for e in whole] == [
+        (1, first, None),
+        (2, None, "bob"),
+        (3, second, None),
+    ]
+    assert [(e.seq, e.type, e.member_role) for e in changes] == [
+        (2, EventType.MEMBER_ADDED, ProjectRole.MEMBER)
+    ]
+    assert none_after == []

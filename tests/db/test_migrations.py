@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import inspect, text
+from alembic import command as alembic_command
+from sqlalchemy import Connection, inspect, text
 
-from db.migrate import SchemaState, schema_state
+from db.migrate import SchemaState, alembic_config, schema_state
+from db.models import EventType, TaskEvent
+from db.repositories import events as event_repo
 from db.repositories import users as user_repo
 from db.session import Database
 from tests.support.client import token
 from tests.support.servers import free_port, make_server, server_env
 
 TASKLIVE = str(Path(sys.executable).with_name("tasklive"))
+PROJECT = "00000000-0000-4000-8000-000000000001"
+TASK = "00000000-0000-4000-8000-000000000002"
 TABLES = {"alembic_version", "users", "projects", "project_members", "tasks", "task_events"}
 
 
@@ -128,3 +135,107 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
         [line] = done.stderr.splitlines()
         assert line.startswith("tasklive: cannot use the database postgresql+asyncpg://postgres:")
         assert "127.0.0.1" in line and "hunter2" not in line
+
+
+async def _upgrade_to(database_url: str, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, revision)
+
+    db = Database.from_url(database_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await db.dispose()
+
+
+async def _seed_events_at_0001(database_url: str) -> None:
+    """A project with a task and two events, written as revision 0001 stored them."""
+    db = Database.from_url(database_url)
+    now = datetime.now(UTC)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, name, email, created_at, updated_at) "
+                    "VALUES ('olga', 'Olga', NULL, :now, :now), ('pim', 'Pim', NULL, :now, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO projects (id, name, created_by_id, created_at, event_seq) "
+                    "VALUES (:p, 'kept', 'olga', :now, 2)"
+                ),
+                {"p": PROJECT, "now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO project_members (project_id, user_id, role, created_at) "
+                    "VALUES (:p, 'olga', 'OWNER', :now), (:p, 'pim', 'MEMBER', :now)"
+                ),
+                {"p": PROJECT, "now": now},
+            )
+            for seq, kind in ((1, "CREATED"), (2, "UPDATED")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO task_events (project_id, seq, task_id, type, actor_id, "
+                        "occurred_at, changed_fields, previous_status, task_state) VALUES "
+                        "(:p, :seq, :t, :kind, 'olga', :now, '[]', NULL, :state)"
+                    ),
+                    {
+                        "p": PROJECT,
+                        "seq": seq,
+                        "t": TASK,
+                        "kind": kind,
+                        "now": now,
+                        "state": json.dumps({"id": TASK, "version": seq}),
+                    },
+                )
+    finally:
+        await db.dispose()
+
+
+async def _log_after_upgrade(database_url: str) -> tuple[list[TaskEvent], list[TaskEvent]]:
+    """Task events as before, and the whole log once a member was removed."""
+    db = Database.from_url(database_url)
+    try:
+        async with db.write() as session:
+            removal = await event_repo.append_membership(
+                session,
+                project_id=PROJECT,
+                type=EventType.MEMBER_REMOVED,
+                actor_id="olga",
+                member_id="pim",
+                role=None,
+            )
+            assert removal.seq == 3
+        async with db.read() as session:
+            tasks = await event_repo.get_after(session, project_id=PROJECT, after_seq=0, limit=10)
+            everything = await event_repo.get_range(
+                session, project_id=PROJECT, after_seq=0, upto_seq=10
+            )
+    finally:
+        await db.dispose()
+    return tasks, everything
+
+
+def test_upgrade_keeps_the_events_of_an_existing_database(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    asyncio.run(_upgrade_to(fresh_database_url, "0001"))
+    asyncio.run(_seed_events_at_0001(fresh_database_url))
+    migrate(fresh_database_url, tmp_path)
+    assert inspect_database(fresh_database_url)[0].up_to_date
+    tasks, everything = asyncio.run(_log_after_upgrade(fresh_database_url))
+    assert [(e.seq, e.type, e.task_id, e.task_state) for e in tasks] == [
+        (1, EventType.CREATED, TASK, {"id": TASK, "version": 1}),
+        (2, EventType.UPDATED, TASK, {"id": TASK, "version": 2}),
+    ]
+    assert [(e.seq, e.type, e.task_id, e.member_id, e.member_role) for e in everything] == [
+        (1, EventType.CREATED, TASK, None, None),
+        (2, EventType.UPDATED, TASK, None, None),
+        (3, EventType.MEMBER_REMOVED, None, "pim", None),
+    ]
