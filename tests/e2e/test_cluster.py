@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import require_postgres
 from tests.support.client import GraphQLClient, World, token
-from tests.support.redis import RedisServer
-from tests.support.servers import create_pg_database, drop_pg_database, make_server
+from tests.support.cluster import Cluster, running_cluster
 from tests.support.ws import GraphQLWS, connect
 
 EVENTS = (
@@ -28,45 +24,10 @@ STATS = "{ realtimeStats { connections subscriptions instances { id connections 
 ADMIN = token("cluster-admin", admin=True)
 
 
-class Cluster:
-    def __init__(self, tmp: Path, database_url: str, redis: RedisServer) -> None:
-        env = {
-            "BROADCAST_URL": redis.url,
-            "PRESENCE_TTL_SECONDS": "3",
-            "GAP_CHECK_INTERVAL_SECONDS": "1",
-            "SHUTDOWN_GRACE_SECONDS": "5",
-        }
-        self.tmp = tmp
-        self.database_url = database_url
-        self.env = env
-        self.redis = redis
-        self.a = make_server(tmp, database_url, **env)
-        self.b = make_server(tmp, database_url, **env)
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    require_postgres()
-    name, url = create_pg_database()
-    redis = RedisServer(tmp_path)
-    redis.start()
-    cluster = Cluster(tmp_path, url, redis)
-    subprocess.run(
-        [sys.executable, "-m", "graph.cli", "migrate"],
-        env=cluster.a.env,
-        check=True,
-        timeout=60,
-        capture_output=True,
-    )
-    cluster.a.start()
-    cluster.b.start()
-    try:
+    with running_cluster(tmp_path) as cluster:
         yield cluster
-    finally:
-        cluster.a.stop()
-        cluster.b.stop()
-        redis.stop()
-        drop_pg_database(name)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
@@ -18,20 +16,15 @@ import pytest
 from db.repositories import projects as project_repo
 from db.session import Database
 from graph.cursors import decode_event_cursor
-from tests.conftest import require_postgres
 from tests.support.client import GraphQLClient, World, token, unique
-from tests.support.proxy import TcpProxy
-from tests.support.redis import RedisServer
+from tests.support.cluster import GAP_CHECK_SECONDS, Cluster, running_cluster
 from tests.support.servers import (
     ServerProcess,
-    create_pg_database,
-    drop_pg_database,
     make_server,
 )
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLWS, connect
 
 T = TypeVar("T")
-GAP_CHECK = 1.0
 EVENTS = (
     "subscription($p: ID!, $a: String) { taskEvents(projectId: $p, after: $a) "
     "{ __typename cursor ... on TaskUpdatedEvent { task { id version } } } }"
@@ -83,42 +76,10 @@ async def eventually(check: Any, *, timeout: float = 20.0) -> Any:
 # -- a removal made on an instance cut off from Redis
 
 
-class CutCluster:
-    """Instance `a` reaches Redis through a proxy the test cuts; instance `b` directly."""
-
-    def __init__(self, tmp: Path, database_url: str, redis: RedisServer) -> None:
-        self.redis = redis
-        self.proxy = TcpProxy(redis.port)
-        env = {"GAP_CHECK_INTERVAL_SECONDS": str(GAP_CHECK), "PRESENCE_TTL_SECONDS": "3"}
-        self.a = make_server(tmp, database_url, BROADCAST_URL=self.proxy.url, **env)
-        self.b = make_server(tmp, database_url, BROADCAST_URL=redis.url, **env)
-
-
 @pytest.fixture
-def cut_cluster(tmp_path: Path) -> Iterator[CutCluster]:
-    require_postgres()
-    name, url = create_pg_database()
-    redis = RedisServer(tmp_path)
-    redis.start()
-    cluster = CutCluster(tmp_path, url, redis)
-    cluster.proxy.start()
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "graph.cli", "migrate"],
-            env=cluster.a.env,
-            check=True,
-            timeout=60,
-            capture_output=True,
-        )
-        cluster.a.start()
-        cluster.b.start()
+def cut_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with running_cluster(tmp_path, proxied=True) as cluster:
         yield cluster
-    finally:
-        cluster.a.stop()
-        cluster.b.stop()
-        cluster.proxy.stop()
-        redis.stop()
-        drop_pg_database(name)
 
 
 async def _ready(http: httpx.AsyncClient, server: ServerProcess, *, broker: str) -> bool:
@@ -132,7 +93,7 @@ async def _subscriptions(client: GraphQLClient, count: int) -> bool:
 
 
 async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_elsewhere(
-    cut_cluster: CutCluster,
+    cut_cluster: Cluster,
 ) -> None:
     async with httpx.AsyncClient(timeout=20) as http:
         on_a = GraphQLClient(cut_cluster.a.graphql_url, http)
@@ -156,6 +117,7 @@ async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_e
             assert await outcome(legacy, legacy_op) == "data"
             await on_b.data(PROJECT, {"p": other.project_id}, token=other.tokens["member"])
 
+            assert cut_cluster.proxy is not None
             cut_cluster.proxy.cut()
             await eventually(lambda: _ready(http, cut_cluster.a, broker="unreachable"))
             await on_a.data(REMOVE, {"p": world.project_id, "u": world.ids["member"]}, token=owner)
@@ -168,7 +130,7 @@ async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_e
             ended = await asyncio.gather(outcome(fast, fast_op), outcome(legacy, legacy_op))
             ended_after = time.monotonic() - removed_at
         assert ended == ["FORBIDDEN", "FORBIDDEN"]
-        assert ended_after < GAP_CHECK + 2.0, ended_after
+        assert ended_after < GAP_CHECK_SECONDS + 2.0, ended_after
         refused = await on_b.post(UPDATE, {"t": task["id"], "s": "COMPLETED"}, token=bob)
         assert code(refused) in ("NOT_FOUND", "FORBIDDEN"), refused
 
@@ -177,9 +139,9 @@ async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_e
             body = await on_b.post(PROJECT, {"p": other.project_id}, token=other.tokens["member"])
             return code(body) == "NOT_FOUND"
 
-        await eventually(refused_elsewhere, timeout=GAP_CHECK + 2.0 + ended_after)
+        await eventually(refused_elsewhere, timeout=GAP_CHECK_SECONDS + 2.0 + ended_after)
         stale_for = time.monotonic() - removed_at
-        assert stale_for < GAP_CHECK + 2.0, stale_for
+        assert stale_for < GAP_CHECK_SECONDS + 2.0, stale_for
 
 
 # -- the subscribe/remove race, on one instance
