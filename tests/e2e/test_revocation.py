@@ -120,13 +120,13 @@ async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_e
             assert cut_cluster.proxy is not None
             cut_cluster.proxy.cut()
             await eventually(lambda: _ready(http, cut_cluster.a, broker="unreachable"))
+            removed_at = time.monotonic()
             await on_a.data(REMOVE, {"p": world.project_id, "u": world.ids["member"]}, token=owner)
             await on_a.data(
                 REMOVE,
                 {"p": other.project_id, "u": other.ids["member"]},
                 token=other.tokens["owner"],
             )
-            removed_at = time.monotonic()
             ended = await asyncio.gather(outcome(fast, fast_op), outcome(legacy, legacy_op))
             ended_after = time.monotonic() - removed_at
         assert ended == ["FORBIDDEN", "FORBIDDEN"]
