@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 import pytest
 
@@ -239,6 +240,57 @@ async def test_a_write_whose_author_was_removed_meanwhile_is_refused(
         token=world.tokens["owner"],
     )
     assert state["task"] == {"status": "IN_PROGRESS", "version": 2}  # rolled back
+
+
+async def _lock_waiters(conn: asyncpg.Connection) -> int:
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    )
+
+
+async def test_a_write_queued_behind_its_authors_removal_is_refused(
+    database_url: str, gql: GraphQLClient, world: World
+) -> None:
+    """On PostgreSQL: the removal and bob's write both wait for the project's lock, the
+    removal first; bob's write passed its (cached) check before the removal committed."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one writer at a time: no write waits beside another")
+    owner, bob = world.tokens["owner"], world.tokens["member"]
+    task = await world.create_task()
+    await gql.data(UPDATE, {"t": task["id"], "s": "IN_PROGRESS"}, token=bob)  # role cached
+    dsn = database_url.replace("postgresql+asyncpg", "postgresql")
+    # pg_stat_activity is read once per transaction: the watcher reads it outside the holder's.
+    conn, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        holder = conn.transaction()
+        await holder.start()
+        await conn.execute("SELECT id FROM projects WHERE id = $1 FOR UPDATE", world.project_id)
+        removal = asyncio.create_task(
+            gql.data(REMOVE, {"p": world.project_id, "u": world.ids["member"]}, token=owner)
+        )
+        await eventually(lambda: _at_least(watcher, 1))
+        write = asyncio.create_task(
+            gql.post(UPDATE, {"t": task["id"], "s": "COMPLETED"}, token=bob)
+        )
+        await eventually(lambda: _at_least(watcher, 2))
+        await holder.rollback()
+        assert (await removal)["removeProjectMember"] is True
+        refused = await write
+    finally:
+        await conn.close()
+        await watcher.close()
+    assert code(refused) == "NOT_FOUND", refused
+    state = await gql.data(
+        "query($t: ID!) { task(id: $t) { status version } }", {"t": task["id"]}, token=owner
+    )
+    assert state["task"] == {"status": "IN_PROGRESS", "version": 2}
+
+
+async def _at_least(conn: asyncpg.Connection, waiters: int) -> bool:
+    return await _lock_waiters(conn) >= waiters
 
 
 # -- task consumers never see membership changes
