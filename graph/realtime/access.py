@@ -21,11 +21,12 @@ import time
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
-from db.models import MEMBERSHIP_EVENT_TYPES, EventType, ProjectRole
+from db.models import EventType, ProjectRole
 from db.repositories import events as event_repo
 from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from db.session import Database
+from graph.realtime.records import EventRecord
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -108,14 +109,14 @@ class AccessCache:
         self._tasks.put(task_id, seq, project_id)
         return project_id
 
-    def forget(self, *, project_id: str, seq: int, type: EventType, subject: str | None) -> None:
-        """An event of the log: drop what it changes (`subject` is its member or task)."""
-        if subject is None:
+    def forget(self, record: EventRecord) -> None:
+        """An event of the log: drop the entries read before it that it changes."""
+        if record.subject is None:
             return
-        if type in MEMBERSHIP_EVENT_TYPES:
-            self._roles.pop((subject, project_id), before=seq)
-        elif type is EventType.DELETED:
-            self._tasks.pop(subject, before=seq)
+        if record.is_membership:
+            self._roles.pop((record.subject, record.project_id), before=record.seq)
+        elif record.type is EventType.DELETED:
+            self._tasks.pop(record.subject, before=record.seq)
 
     def clear(self) -> None:
         self._roles.clear()
@@ -145,8 +146,7 @@ class AccessCache:
                 moved = {p: oldest[p] for p in chunk if seqs.get(p, oldest[p]) > oldest[p]}
                 rows = await event_repo.get_access_changes(session, after=moved)
             for row in rows:
-                subject = row.member_id if row.type in MEMBERSHIP_EVENT_TYPES else row.task_id
-                self.forget(project_id=row.project_id, seq=row.seq, type=row.type, subject=subject)
+                self.forget(EventRecord.from_model(row))
             self._advance(seqs)
 
     def _advance(self, seqs: dict[str, int]) -> None:

@@ -128,7 +128,7 @@ class RealtimeHub:
             self.metrics.events_received += 1
             record = EventRecord.from_dict(data)
             # Even for projects nobody here follows: requests use the cached roles too.
-            self._forget(record)
+            self.access.forget(record)
             self.sequencer.offer(record)
         elif kind == "pr":
             self.watchers.notify(set(data.get("r", ())))
@@ -139,11 +139,6 @@ class RealtimeHub:
             self._membership_changed(record)
         else:
             self.rooms.deliver(record)
-
-    def _forget(self, record: EventRecord) -> None:
-        self.access.forget(
-            project_id=record.project_id, seq=record.seq, type=record.type, subject=record.subject
-        )
 
     async def _on_connected(self) -> None:
         """After (re)connecting: fetch what was missed (membership changes too)."""
@@ -162,7 +157,7 @@ class RealtimeHub:
         Synchronous, so that no event after the removal reaches the removed member's
         subscriptions: the sequencer delivers the project's next event only after this.
         """
-        self._forget(record)
+        self.access.forget(record)
         if record.type is EventType.MEMBER_REMOVED and record.member_id is not None:
             self._revoke(record.project_id, record.member_id)
 
@@ -208,8 +203,7 @@ class RealtimeHub:
         connection: LiveConnection | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[LiveSubscription]:
-        """A bounded queue of the room's events, `guarded` from before the caller authorises
-        it; presence counts it once the caller, allowed in, enters `viewing`."""
+        """A bounded queue of the room's events, `guarded` before the caller authorises it."""
         sub = LiveSubscription(
             user_id=user_id,
             project_id=project_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from db.models import EventType, ProjectRole, TaskStatus
 from db.repositories import events as event_repo
 from db.repositories import projects as project_repo
@@ -9,6 +11,7 @@ from db.repositories import tasks as task_repo
 from db.repositories import users as user_repo
 from db.session import Database
 from graph.realtime.access import AccessCache
+from graph.realtime.records import EventRecord
 
 
 async def _world(db: Database) -> tuple[str, str]:
@@ -64,15 +67,28 @@ async def test_a_removal_the_broker_lost_is_dropped_by_the_next_check(db: Databa
     assert await cache.role("alice", project_id) is ProjectRole.OWNER
 
 
+def _membership(project_id: str, *, seq: int, type: EventType) -> EventRecord:
+    """A change of bob's membership, as heard from the broker."""
+    return EventRecord(
+        project_id=project_id,
+        seq=seq,
+        task_id=None,
+        type=type,
+        actor_id="alice",
+        occurred_at=datetime.now(UTC),
+        member_id="bob",
+    )
+
+
 async def test_an_event_heard_drops_only_entries_read_before_it(db: Database) -> None:
     project_id, _ = await _world(db)
     cache = AccessCache(db)
     assert await cache.role("bob", project_id) is ProjectRole.MEMBER  # read at seq 1
-    cache.forget(project_id=project_id, seq=1, type=EventType.MEMBER_REMOVED, subject="bob")
+    cache.forget(_membership(project_id, seq=1, type=EventType.MEMBER_REMOVED))
     async with db.write() as session:  # the cache must now read again: make it see a change
         await project_repo.set_member(
             session, project_id=project_id, user_id="bob", role=ProjectRole.VIEWER
         )
     assert await cache.role("bob", project_id) is ProjectRole.MEMBER  # seq 1 read saw seq 1
-    cache.forget(project_id=project_id, seq=2, type=EventType.ROLE_CHANGED, subject="bob")
+    cache.forget(_membership(project_id, seq=2, type=EventType.ROLE_CHANGED))
     assert await cache.role("bob", project_id) is ProjectRole.VIEWER

@@ -93,6 +93,16 @@ async def _subscriptions(client: GraphQLClient, count: int) -> bool:
     return bool(data["realtimeStats"]["subscriptions"] == count)
 
 
+async def _viewers(client: GraphQLClient, world: World) -> list[str]:
+    """Who is in the project's room (presence counts a subscription once it is allowed in)."""
+    data = await client.data(
+        "query($p: ID!) { project(id: $p) { viewers { id } } }",
+        {"p": world.project_id},
+        token=world.tokens["owner"],
+    )
+    return [viewer["id"] for viewer in data["project"]["viewers"]]
+
+
 async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_elsewhere(
     cut_cluster: Cluster,
 ) -> None:
@@ -205,6 +215,24 @@ async def test_no_subscription_racing_a_removal_survives_it(
                 await ws.complete(op)
     assert not leaks, (len(leaks), RACE_ROUNDS, outcomes)
     assert set(outcomes) <= {"FORBIDDEN", "NOT_FOUND"}, outcomes
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_role_change_keeps_subscriptions(
+    server: ServerProcess, gql: GraphQLClient, world: World, protocol: str
+) -> None:
+    owner, bob = world.tokens["owner"], world.tokens["member"]
+    task = await world.create_task()
+    async with connect(server.ws_url, token=bob, protocol=protocol) as ws:
+        op = await ws.subscribe(EVENTS, {"p": world.project_id})
+        await eventually(lambda: _viewers(gql, world))
+        await gql.data(
+            ADD, {"p": world.project_id, "u": world.ids["member"], "r": "VIEWER"}, token=owner
+        )
+        await gql.data(UPDATE, {"t": task["id"], "s": "IN_PROGRESS"}, token=owner)
+        assert await outcome(ws, op) == "data"  # a VIEWER still reads
+        refused = await gql.post(UPDATE, {"t": task["id"], "s": "COMPLETED"}, token=bob)
+        assert code(refused) == "FORBIDDEN", refused
 
 
 # -- writes in flight
