@@ -264,6 +264,33 @@ async def test_a_fragment_bomb_over_websockets_is_refused_at_once(
     assert max(latencies) < HEALTHZ_BUDGET, latencies
 
 
+@pytest.mark.parametrize(
+    "accept",
+    ["text/event-stream", 'multipart/mixed;subscriptionSpec="1.0"'],
+    ids=["sse", "multipart"],
+)
+async def test_a_fragment_bomb_over_http_streams_is_refused_at_once(
+    world: World, server: ServerProcess, accept: str
+) -> None:
+    leaf = f'taskEvents(projectId: "{world.project_id}") {{ cursor }}'
+    bomb = doubling_fragments(30, on="Subscription", leaf=leaf)
+
+    async def bombs() -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            for _ in range(3):
+                reply = await client.post(
+                    server.graphql_url,
+                    json={"query": bomb},
+                    headers={"accept": accept, "authorization": f"Bearer {world.tokens['owner']}"},
+                )
+                assert '"QUERY_TOO_COMPLEX"' in reply.text and '"limit":"cost"' in reply.text, (
+                    reply.text
+                )
+
+    latencies = await asyncio.wait_for(probe_healthz_while(server, bombs()), 60)
+    assert max(latencies) < HEALTHZ_BUDGET, latencies
+
+
 async def test_fragment_heavy_documents_within_the_limits_still_run(
     gql: GraphQLClient,
 ) -> None:
