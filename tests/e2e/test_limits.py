@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.test_live import wait_for_project_viewers
 from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.documents import aliased_fragments, doubling_fragments
 from tests.support.servers import ServerProcess, make_server, sqlite_server
@@ -181,6 +182,33 @@ async def test_the_cost_of_nested_pages(world: World, gql: GraphQLClient) -> Non
     query = "query($t: ID!) { task(id: $t) { project { " + wide + " } } } " + fragment
     error = too_complex(await gql.post(query, variables, token=owner), "aliases")
     assert error["extensions"]["actual"] == 15 + 15 * 15
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_subscriptions_count_pages_from_their_variables(
+    world: World, server: ServerProcess, protocol: str
+) -> None:
+    """A plan of the fast path serves any variables: a page from a variable counts as the
+    largest until the request's own variables are checked."""
+    nested = (
+        "subscription($p: ID!, $n: Int) { taskCreated(projectId: $p) { task { project { "
+        "tasks(first: $n) { edges { node { project { tasks(first: $n) { edges { node { id } } } "
+        "} } } } "
+        "} } } }"
+    )
+    async with connect(server.ws_url, token=world.tokens["owner"], protocol=protocol) as ws:
+        refused_op = await ws.subscribe(nested, {"p": world.project_id, "n": 100})
+        message = await ws.recv()
+        assert message["type"] == "error" and message["id"] == refused_op, message
+        errors = (
+            message["payload"] if isinstance(message["payload"], list) else [message["payload"]]
+        )
+        assert too_complex({"errors": errors}, "cost")["extensions"]["actual"] > 20_000
+        op = await ws.subscribe(nested, {"p": world.project_id, "n": 5})
+        await wait_for_project_viewers(world, 1)
+        await world.create_task("counted")
+        data = await ws.next_data(op)
+        assert data["taskCreated"]["task"]["project"]["tasks"]["edges"]
 
 
 async def test_a_refusal_is_a_400_for_graphql_response_json(
