@@ -107,22 +107,21 @@ class _Walk:
         fragment's own figures then recurse only as deep as its selections nest.
         """
         order: list[str] = []
-        state: dict[str, bool] = {}  # False: being visited, True: done
+        seen: set[str] = set()
         for root in self.fragments:
-            stack = [(root, iter(_spreads(self.fragments[root].selection_set)))]
-            if root in state:
+            if root in seen:
                 continue
-            state[root] = False
+            seen.add(root)
+            stack = [(root, iter(_spreads(self.fragments[root].selection_set)))]
             while stack:
                 name, pending = stack[-1]
                 for spread in pending:
-                    if spread in self.fragments and spread not in state:
-                        state[spread] = False
+                    if spread in self.fragments and spread not in seen:
+                        seen.add(spread)
                         stack.append((spread, iter(_spreads(self.fragments[spread].selection_set))))
                         break
                 else:
                     stack.pop()
-                    state[name] = True
                     order.append(name)
         return order
 
@@ -225,7 +224,8 @@ def measure(
 ) -> dict[str, Figures]:
     """The figures of each operation (by name, "" for an anonymous one) and of each
     fragment (by `...name`), each fragment walked once however often it is spread."""
-    walk = _Walk(schema, document, variables or {}, limits)
+    # Variables that are not an object fail their own check later; here they count as none.
+    walk = _Walk(schema, document, variables if isinstance(variables, Mapping) else {}, limits)
     figures: dict[str, Figures] = {}
     for name in walk.fragments_in_order():
         walk.memo[name] = walk.fragment(walk.fragments[name])
