@@ -3,8 +3,12 @@ more inputs and other seeds, against a real server on each chosen backend.
 
     python bench/fuzz.py                      # 20x the suite's counts, three seeds, SQLite
     python bench/fuzz.py --scale 5 --seeds 1 --backend postgres
+    python bench/fuzz.py --fragments 40       # mostly fragment-heavy documents: spreads
+                                              # doubling at each level, long fragment chains,
+                                              # many aliases in fragments spread many times
 
-Each run prints how many inputs were tried and how they ended; the exit status is pytest's
+Each run prints how many inputs were tried, how they ended and the slowest HTTP reply (a
+document that cost more than its size to refuse shows there); the exit status is pytest's
 (non-zero when any reply broke the contract).
 """
 
@@ -26,13 +30,27 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3, help="runs, each with its own seed")
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--fragments",
+        type=int,
+        default=3,
+        help="weight of fragment-heavy documents (the other kinds weigh 14 in all)",
+    )
     args = parser.parse_args()
 
     status = 0
     for run_seed in range(args.first_seed, args.first_seed + args.seeds):
         started = time.monotonic()
-        print(f"== seed {run_seed}, scale {args.scale}, {args.backend}", flush=True)
-        env = {**os.environ, "FUZZ_SCALE": str(args.scale), "FUZZ_SEED": str(run_seed)}
+        print(
+            f"== seed {run_seed}, scale {args.scale}, fragments {args.fragments}, {args.backend}",
+            flush=True,
+        )
+        env = {
+            **os.environ,
+            "FUZZ_SCALE": str(args.scale),
+            "FUZZ_SEED": str(run_seed),
+            "FUZZ_FRAGMENT_SHARE": str(args.fragments),
+        }
         run = subprocess.run(
             [
                 sys.executable,

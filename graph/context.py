@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.session import Database
 from graph.auth import Principal, TokenVerifier
@@ -38,6 +42,28 @@ class Services:
         )
 
 
+class RequestDatabase:
+    """The database as one request (or WebSocket) sees it: at most `sessions` reads at once.
+
+    Resolvers run concurrently, so a document selecting many lists could otherwise check out
+    a pooled connection for each and leave none for other users; past the bound, its reads
+    wait for its own earlier ones. Writes are not bounded: a writer may read through the
+    loaders while it holds its transaction, and one request makes few writes.
+    """
+
+    def __init__(self, db: Database, *, sessions: int) -> None:
+        self._db = db
+        self._sessions = asyncio.Semaphore(sessions)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions, self._db.read() as session:
+            yield session
+
+    def write(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self._db.write()
+
+
 class Context:
     connection_params: Any = None
 
@@ -53,7 +79,7 @@ class Context:
     ) -> None:
         self.services = services
         self.settings = services.settings
-        self.db = services.db
+        self.db = RequestDatabase(services.db, sessions=services.settings.max_request_sessions)
         self.request = request
         self.response = response
         self.request_id = request_id
@@ -72,7 +98,7 @@ class Context:
     def loaders(self) -> Loaders:
         """Per-request DataLoaders, made on first use (most WebSockets never need them)."""
         if self._loaders is None:
-            self._loaders = Loaders(self.db)
+            self._loaders = Loaders(self.db.read)
         return self._loaders
 
     def require_user(self) -> Principal:

@@ -48,3 +48,15 @@ class RateLimited(TaskliveError):
 
 class CursorExpired(TaskliveError):
     code = "CURSOR_EXPIRED"
+
+
+class QueryTooComplex(TaskliveError):
+    """A document over one of the query limits, refused before validation and execution."""
+
+    code = "QUERY_TOO_COMPLEX"
+
+    def __init__(self, message: str, *, limit: str, maximum: int, actual: int | None) -> None:
+        figures: dict[str, Any] = {"limit": limit, "maximum": maximum}
+        if actual is not None:
+            figures["actual"] = actual
+        super().__init__(message, **figures)

@@ -7,20 +7,17 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, ValidationContext
+from graphql import GraphQLError, GraphQLSyntaxError
 from graphql.language import ArgumentNode, DocumentNode, ObjectFieldNode, Visitor, visit
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
 
-from graph.errors import TaskliveError
+from graph import query_limits
+from graph.errors import QueryTooComplex, TaskliveError
 from graph.logs import current_request, current_request_id
 from graph.settings import Settings
 
@@ -42,6 +39,8 @@ _VARIABLE_ERROR = re.compile(
     r"^Variable '\$(?P<name>\w+)' (?:has|got) invalid value(?: at (?P<path>[.\[][^:\s]*))?"
 )
 _NAMED_FIELD = re.compile(r"include (?:required|unknown) field '(?P<field>\w+)'")
+# graphql-core's words when the parser stops at `max_tokens`.
+_TOO_MANY_TOKENS = "Document contains more than"
 
 
 class _ArgumentPaths(Visitor):
@@ -148,45 +147,59 @@ class ErrorCodes(SchemaExtension):
         )
 
 
-def _tolerate_unknown_fragments(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
-    """The rule, except that a spread of an undefined fragment skips it instead of raising.
+class LimitedParserCache(ParserCache):
+    """The parser cache, whose token limit (MAX_TOKENS) is a query limit like the others."""
 
-    Strawberry's depth limiter looks fragments up by name and raises KeyError for one that
-    is not defined, which escaped as an error without a code; KnownFragmentNamesRule
-    reports that fragment as a validation error.
-    """
+    def __init__(self, *, maxsize: int, max_tokens: int) -> None:
+        super().__init__(maxsize=maxsize)
+        self.max_tokens = max_tokens
 
-    class Tolerant(rule):  # type: ignore[valid-type,misc]
-        def __init__(self, context: ValidationContext) -> None:
-            try:
-                super().__init__(context)
-            except KeyError:
-                ASTValidationRule.__init__(self, context)
+    def on_parse(self) -> Iterator[None]:
+        self.execution_context.parse_options["max_tokens"] = self.max_tokens
+        try:
+            yield from super().on_parse()
+        except GraphQLSyntaxError as error:
+            if _TOO_MANY_TOKENS not in error.message:
+                raise
+            raise as_graphql_error(query_limits.too_many_tokens(self.max_tokens)) from error
 
-    return Tolerant
+
+class LimitedValidationCache(ValidationCache):
+    """Checks the query limits in one pass over the document, then validates (through the
+    cache) only a document within them: the validation rules and the execution walk every
+    path, which a few fragments spreading each other can make exponential."""
+
+    def __init__(self, *, maxsize: int, limits: query_limits.Limits) -> None:
+        super().__init__(maxsize=maxsize)
+        self.limits = limits
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        try:
+            query_limits.check(
+                context.schema._schema, context.graphql_document, context.variables, self.limits
+            )
+        except QueryTooComplex as exc:
+            context.pre_execution_errors = [as_graphql_error(exc)]
+            yield
+            return
+        yield from super().on_validate()
+
+
+def as_graphql_error(exc: QueryTooComplex) -> GraphQLError:
+    return GraphQLError(str(exc), original_error=exc, extensions=exc.extensions)
 
 
 def build_extensions(settings: Settings) -> list[Any]:
     """The schema's extensions, as classes or factories, from the settings."""
-
-    # The limiters' rule classes are built once: a limiter built per request makes new rule
-    # classes, which are part of the validation cache's key, so the cache would never hit.
-    limit_rules = [
-        *map(
-            _tolerate_unknown_fragments,
-            QueryDepthLimiter(
-                max_depth=settings.max_query_depth,
-                should_ignore=lambda ignore: ignore.field_name.startswith("__"),
-            ).validation_rules,
-        ),
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    limits = query_limits.Limits.from_settings(settings)
     extensions: list[Any] = [
         ErrorCodes,
-        lambda: ParserCache(maxsize=settings.document_cache_size),
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: ValidationCache(maxsize=settings.document_cache_size),
-        lambda: AddValidationRules(limit_rules),
+        lambda: LimitedParserCache(
+            maxsize=settings.document_cache_size, max_tokens=settings.max_tokens
+        ),
+        lambda: LimitedValidationCache(maxsize=settings.document_cache_size, limits=limits),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

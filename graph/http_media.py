@@ -7,14 +7,17 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
-def is_subscription(query: object, operation_name: object) -> bool:
-    """Whether the operation that would run is a subscription (False when it won't parse)."""
+def is_subscription(query: object, operation_name: object, *, max_tokens: int) -> bool:
+    """Whether the operation that would run is a subscription (False when it won't parse).
+
+    Parsed with the token limit: a body of a megabyte took seconds of the event loop.
+    """
     if not isinstance(query, str) or "subscription" not in query:
         return False
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=max_tokens)
     except GraphQLError:
-        return False  # the ordinary path reports the syntax error
+        return False  # the ordinary path reports the syntax error or the token limit
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if isinstance(operation_name, str):
         operations = [o for o in operations if o.name and o.name.value == operation_name]

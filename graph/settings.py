@@ -38,8 +38,14 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    # The number of values an answer may hold: each field counts 1, times the page sizes
+    # (`first`, or DEFAULT_PAGE_SIZE) and list sizes above it (see graph/query_limits.py).
+    max_query_cost: int = 20_000
     document_cache_size: int = 256
     max_page_size: int = 100
+    default_page_size: int = 20
+    # How many database sessions one request (or WebSocket) may hold at once.
+    max_request_sessions: int = 2
     max_bulk_ids: int = 100
 
     event_retention_hours: float = 24.0

@@ -163,7 +163,9 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             isinstance(data, GraphQLRequestData)
             and data.protocol != "http"
             and accepts_json(request.headers.get("accept", ""))
-            and not is_subscription(data.query, data.operation_name)
+            and not is_subscription(
+                data.query, data.operation_name, max_tokens=self.services.settings.max_tokens
+            )
         ):
             data = dataclasses.replace(data, protocol="http")
         return data
@@ -178,7 +180,8 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         request_data: Any,
     ) -> Any:
         """Plain HTTP (no streaming `Accept`) runs queries and mutations, not subscriptions."""
-        if is_subscription(request_data.query, request_data.operation_name):
+        max_tokens = self.services.settings.max_tokens
+        if is_subscription(request_data.query, request_data.operation_name, max_tokens=max_tokens):
             raise HTTPException(400, SUBSCRIPTION_NEEDS_STREAM)
         try:
             return await super().execute_single(

@@ -188,4 +188,23 @@ async def test_validation_is_cached_with_the_limits_on() -> None:
     for _ in range(2):
         result = await schema.execute(deep)
         assert result.errors is not None
-        assert result.errors[0].message == "31 aliases found. Allowed: 30"
+        assert result.errors[0].extensions == {
+            "code": "QUERY_TOO_COMPLEX",
+            "limit": "aliases",
+            "maximum": 30,
+            "actual": 31,
+        }
+
+
+async def test_too_many_tokens_is_a_query_limit() -> None:
+    settings = Settings(jwt_secret="x" * 32, tasklive_env="test", max_tokens=10)
+    schema = TaskliveSchema(query=Query, extensions=build_extensions(settings))
+    assert (await schema.execute("{ ok }")).errors is None
+    for _ in range(2):  # the parser cache does not remember a refusal as a document
+        result = await schema.execute("{ " + "ok " * 10 + "}")
+        assert result.errors is not None
+        assert result.errors[0].extensions == {
+            "code": "QUERY_TOO_COMPLEX",
+            "limit": "tokens",
+            "maximum": 10,
+        }

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.models import Project, Task, TaskStatus
 
@@ -48,49 +48,59 @@ async def get_many(
     return list(await session.scalars(query.execution_options(populate_existing=True)))
 
 
-SelectT = TypeVar("SelectT", bound=Select[Any])
-
-
-def _filtered(
-    query: SelectT, *, project_id: str, status: TaskStatus | None, assignee_id: str | None
-) -> SelectT:
-    query = query.where(Task.project_id == project_id)
+def _conditions(
+    *, project_ids: Sequence[str], status: TaskStatus | None, assignee_id: str | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Task.project_id.in_(project_ids)]
     if status is not None:
-        query = query.where(Task.status == status)
+        conditions.append(Task.status == status)
     if assignee_id is not None:
-        query = query.where(Task.assignee_id == assignee_id)
-    return query
+        conditions.append(Task.assignee_id == assignee_id)
+    return conditions
 
 
-async def get_page(
+async def get_pages(
     session: AsyncSession,
     *,
-    project_id: str,
+    project_ids: Sequence[str],
     first: int,
     after: tuple[datetime, str] | None = None,
     status: TaskStatus | None = None,
     assignee_id: str | None = None,
-) -> TaskPage:
-    """One page in (created_at, id) order, plus whether more follow and the total."""
-    query = select(Task)
-    query = _filtered(query, project_id=project_id, status=status, assignee_id=assignee_id)
+) -> dict[str, TaskPage]:
+    """The same page of each project's tasks, in (created_at, id) order, with whether more
+    follow and the total: two statements however many projects (a window function ranks
+    each project's rows, on SQLite and PostgreSQL alike)."""
+    if not project_ids:
+        return {}
+    project_ids = sorted(set(project_ids))
+    filters = _conditions(project_ids=project_ids, status=status, assignee_id=assignee_id)
+    order = (Task.created_at, Task.id)
+    rank = func.row_number().over(partition_by=Task.project_id, order_by=order).label("page_rank")
+    ranked = select(Task, rank).where(*filters)
     if after is not None:
         created_at, task_id = after
-        query = query.where(
+        ranked = ranked.where(
             or_(
                 Task.created_at > created_at, and_(Task.created_at == created_at, Task.id > task_id)
             )
         )
-    query = query.order_by(Task.created_at, Task.id).limit(first + 1)
-    rows = list(await session.scalars(query))
-    count_query = _filtered(
-        select(func.count()).select_from(Task),
-        project_id=project_id,
-        status=status,
-        assignee_id=assignee_id,
+    rows = ranked.subquery()
+    task = aliased(Task, rows)
+    query = (
+        select(task)
+        .where(rows.c.page_rank <= first + 1)
+        .order_by(rows.c.project_id, rows.c.created_at, rows.c.id)
     )
-    total = int(await session.scalar(count_query) or 0)
-    return TaskPage(tasks=rows[:first], has_next=len(rows) > first, total=total)
+    found: dict[str, list[Task]] = {p: [] for p in project_ids}
+    for model in await session.scalars(query):
+        found[model.project_id].append(model)
+    counts = select(Task.project_id, func.count()).where(*filters).group_by(Task.project_id)
+    totals: dict[str, int] = {p: int(n) for p, n in await session.execute(counts)}
+    return {
+        p: TaskPage(tasks=found[p][:first], has_next=len(found[p]) > first, total=totals.get(p, 0))
+        for p in project_ids
+    }
 
 
 async def create(

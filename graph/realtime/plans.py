@@ -26,8 +26,9 @@ from graphql import (
     validate,
     visit,
 )
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
+from graph import query_limits
+from graph.errors import QueryTooComplex
 from graph.settings import Settings
 
 LIVE_FIELDS = frozenset({"taskUpdated", "taskCreated", "taskDeleted", "taskEvents"})
@@ -74,11 +75,7 @@ class Planner:
         self.settings = settings
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         self._cache_size = cache_size
-        self._rules = [
-            *specified_rules,
-            *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
-            *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-        ]
+        self._limits = query_limits.Limits.from_settings(settings)
 
     def plan(self, query: str, operation_name: str | None) -> Plan | None:
         """A checked plan for a single live field, or None: then the ordinary path runs."""
@@ -97,7 +94,21 @@ class Planner:
             document = parse(query, max_tokens=self.settings.max_tokens)
         except GraphQLError:
             return None
-        if validate(self.schema, document, self._rules):
+        # The limits before the rest of validation, as on the ordinary path, which reports
+        # the refusal. A plan serves any variables, so every `first` given by a variable
+        # counts as the largest page; a document over the limits that way takes the ordinary
+        # path, which checks each request with its own variables.
+        largest = {
+            v.variable.name.value: self._limits.max_page
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            for v in d.variable_definitions or ()
+        }
+        try:
+            query_limits.check(self.schema, document, largest, self._limits)
+        except QueryTooComplex:
+            return None
+        if validate(self.schema, document, specified_rules):
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is not None:

@@ -17,6 +17,7 @@ from graph.cursors import (
     parse_uuid,
 )
 from graph.errors import BadUserInput, NotFound
+from graph.loaders import TaskPageKey
 from graph.permissions import require_read
 from graph.schema.task import (
     PageInfo,
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
-DEFAULT_PAGE = 20
 
 
 def clean_title(value: str, *, field: str) -> str:
@@ -50,7 +50,7 @@ def clean_description(value: str | None, *, field: str) -> str | None:
 def page_size(ctx: Context, first: int | None, *, field: str = "first") -> int:
     limit = ctx.settings.max_page_size
     if first is None:
-        return min(DEFAULT_PAGE, limit)
+        return min(ctx.settings.default_page_size, limit)
     if not 0 <= first <= limit:
         raise BadUserInput(f"`{field}` must be between 0 and {limit}", field=field)
     return first
@@ -76,15 +76,9 @@ async def task_page(
     size = page_size(ctx, first)
     position = decode_task_cursor(after) if after is not None else None
     await require_read(ctx, project_id)
-    async with ctx.db.read() as session:
-        page = await task_repo.get_page(
-            session,
-            project_id=project_id,
-            first=size,
-            after=position,
-            status=status,
-            assignee_id=assignee_id,
-        )
+    page = await ctx.loaders.task_page.load(
+        TaskPageKey(project_id, size, position, status, assignee_id)
+    )
     edges = [
         TaskEdge(cursor=encode_task_cursor(t.created_at, t.id), node=Task.from_model(t))
         for t in page.tasks

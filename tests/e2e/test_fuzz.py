@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import connect as ws_connect
 
 from tests.support.client import GraphQLClient, World
+from tests.support.documents import aliased_fragments, doubling_fragments, fragment_chain
 from tests.support.servers import ServerProcess
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, connect
 
@@ -43,6 +44,9 @@ TASK_UPDATED = "subscription($t: ID!) { taskUpdated(taskId: $t) { cursor task { 
 SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
 SEED = int(os.environ["FUZZ_SEED"]) if os.environ.get("FUZZ_SEED") else None
 HTTP_EXAMPLES = 400 * SCALE
+# The weight of fragment-heavy documents (other kinds weigh 14 in all); bench/fuzz.py
+# --fragments raises it.
+FRAGMENT_SHARE = int(os.environ.get("FUZZ_FRAGMENT_SHARE", "3"))
 WS_EXAMPLES = 200 * SCALE
 TIMEOUT = 10.0
 SCHEMA: GraphQLSchema = build_schema(
@@ -186,8 +190,38 @@ class Fuzz:
         return "{ " + " ".join(parts) + " }"
 
     @st.composite
+    def fragments(draw: st.DrawFn, self: Fuzz) -> str:
+        """Fragment-heavy documents: spreads that double at each level, long chains of
+        fragments, many aliases inside fragments spread many times."""
+        on = draw(st.sampled_from(["Query", "Query", "Subscription", "Task", "Nope"]))
+        leaf = draw(self.selection(on, 1))[1:-1] if on in ROOTS.values() else "id"
+        kind = draw(st.integers(0, 2))
+        if kind == 0:
+            text = doubling_fragments(draw(st.integers(3, 60)), on=on, leaf=leaf)
+        elif kind == 1:
+            text = fragment_chain(draw(st.integers(2, 600)), leaf=leaf)
+        else:
+            text = aliased_fragments(
+                draw(st.integers(1, 80)), leaf=draw(st.sampled_from(["id", "name", "nope"]))
+            )
+        if draw(st.booleans()):
+            # A cycle, an unknown spread or a repeated definition: validation errors.
+            text += " " + draw(
+                st.sampled_from(
+                    [
+                        "fragment F0 on Query { ...F0 }",
+                        "fragment Z on Query { ...Missing }",
+                        "fragment C0 on Query { me { id } }",
+                    ]
+                )
+            )
+        return text
+
+    @st.composite
     def document(draw: st.DrawFn, self: Fuzz) -> str:
-        kind = draw(st.sampled_from([6] * 8 + list(range(6))))
+        kind = draw(st.sampled_from([6] * 8 + [7] * FRAGMENT_SHARE + list(range(6))))
+        if kind == 7:
+            return draw(self.fragments())
         if kind == 0:
             return draw(odd_text(40)) or "{"
         if kind == 1:
@@ -442,6 +476,7 @@ async def test_http_fuzz_gets_well_formed_replies(
     server: ServerProcess, fuzz: Fuzz, gql: GraphQLClient
 ) -> None:
     outcomes: Counter[str] = Counter()
+    slowest = 0.0
     client = httpx.Client(timeout=TIMEOUT)
 
     @settings(
@@ -457,11 +492,17 @@ async def test_http_fuzz_gets_well_formed_replies(
         url = server.graphql_url
         if "query_string" in request:
             url += "?" + request.pop("query_string")
-        outcomes[check_http_reply(client.request(url=url, **request))] += 1
+        nonlocal slowest
+        response = client.request(url=url, **request)
+        slowest = max(slowest, response.elapsed.total_seconds())
+        outcomes[check_http_reply(response)] += 1
 
     with client:
         await asyncio.to_thread(one)
-    print(f"http fuzz: {outcomes.total()} inputs tried, outcomes {dict(outcomes.most_common())}")
+    print(
+        f"http fuzz: {outcomes.total()} inputs tried, slowest reply {slowest * 1000:.0f} ms, "
+        f"outcomes {dict(outcomes.most_common())}"
+    )
     assert outcomes.total() >= HTTP_EXAMPLES // 2
     assert (await gql.data("{ me { id } }", token=fuzz.tokens[0]))["me"]["id"]
 
