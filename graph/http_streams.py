@@ -81,16 +81,17 @@ class HttpStream:
         self, source: AsyncIterator[str], encode_json: JSONEncoder
     ) -> AsyncGenerator[str, None]:
         try:
-            while True:
+            while not self._ended.done():
                 chunk = asyncio.ensure_future(_pull(source))
                 try:
                     await asyncio.wait((chunk, self._ended), return_when=asyncio.FIRST_COMPLETED)
                 except asyncio.CancelledError:
                     chunk.cancel()  # the client left; the pull unwinds in its own task
                     raise
-                if not chunk.done():
-                    chunk.cancel()  # cancels the subscription's resolver with it
-                    await asyncio.wait((chunk,))  # unwound (out of its rooms) before the end
+                if self._ended.done():
+                    # Nothing more is sent, not even an event that came at the same moment:
+                    # the client resumes from the last cursor it received.
+                    await _drop(chunk)
                     break
                 text = chunk.result()
                 if text is None:
@@ -129,6 +130,15 @@ async def _pull(source: AsyncIterator[str]) -> str | None:
         return await anext(source)
     except StopAsyncIteration:
         return None
+
+
+async def _drop(chunk: asyncio.Future[str | None]) -> None:
+    """Cancel a pull (and the subscription's resolver with it) and wait until it unwound,
+    so that the subscription has left its rooms before the stream's last words."""
+    chunk.cancel()
+    await asyncio.wait((chunk,))
+    if not chunk.cancelled():
+        chunk.exception()  # retrieved: whatever it was, the stream is over
 
 
 async def _close_quietly(source: AsyncIterator[str]) -> None:

@@ -1,0 +1,102 @@
+"""How an HTTP subscription stream ends when the live layer closes it, without a server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+
+import pytest
+
+from graph.http_streams import HttpStream
+from graph.realtime.hub import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY
+
+TIMEOUT = 5
+
+
+class Subscription:
+    """A source like Strawberry's: one event, then nothing until it is cancelled."""
+
+    def __init__(self) -> None:
+        self.waiting = asyncio.Event()
+        self.cleaned_up = asyncio.Event()
+
+    async def stream(self) -> AsyncGenerator[str, None]:
+        try:
+            yield "event: next\r\ndata: {}\r\n\r\n"
+            self.waiting.set()
+            await asyncio.Event().wait()
+        finally:
+            self.cleaned_up.set()
+
+
+def opened(protocol: str) -> tuple[HttpStream, Subscription, AsyncIterator[str]]:
+    live = HttpStream(protocol=protocol, address="127.0.0.1", user_id="u")
+    subscription = Subscription()
+    chunks = live.guard(subscription.stream, json.dumps)()
+    return live, subscription, chunks
+
+
+async def rest(chunks: AsyncIterator[str]) -> list[str]:
+    async with asyncio.timeout(TIMEOUT):
+        return [chunk async for chunk in chunks]
+
+
+async def test_token_expiry_ends_an_sse_stream_with_unauthenticated_then_complete() -> None:
+    live, subscription, chunks = opened("sse")
+    assert await anext(chunks) == "event: next\r\ndata: {}\r\n\r\n"
+    assert live.connection is not None
+    await live.connection.close(CLOSE_FORBIDDEN, "token expired")
+    error = {"message": "token expired", "extensions": {"code": "UNAUTHENTICATED"}}
+    assert await rest(chunks) == [
+        f"event: next\r\ndata: {json.dumps({'data': None, 'errors': [error]})}\r\n\r\n",
+        "event: complete\r\ndata: \r\n\r\n",
+    ]
+    assert subscription.cleaned_up.is_set()  # before the last words went out
+
+
+async def test_token_expiry_ends_a_multipart_stream_with_a_transport_error() -> None:
+    live, subscription, chunks = opened("multipart-subscription")
+    await anext(chunks)
+    assert live.connection is not None
+    await live.connection.close(CLOSE_FORBIDDEN, "token expired")
+    last, closing = await rest(chunks)
+    body = last.split("\r\n\r\n", 1)[1].removesuffix("\r\n--graphql")
+    assert json.loads(body) == {
+        "payload": None,
+        "errors": [{"message": "token expired", "extensions": {"code": "UNAUTHENTICATED"}}],
+    }
+    assert closing == "\r\n--graphql--\r\n"
+    assert subscription.cleaned_up.is_set()
+
+
+@pytest.mark.parametrize("protocol", ["sse", "multipart-subscription"])
+async def test_shutdown_ends_the_stream_with_no_last_words(protocol: str) -> None:
+    live, subscription, chunks = opened(protocol)
+    await anext(chunks)
+    assert live.connection is not None
+    await live.connection.close(CLOSE_GOING_AWAY, "server shutting down")
+    assert await rest(chunks) == []
+    assert subscription.cleaned_up.is_set()
+
+
+async def test_a_stream_closed_before_it_starts_never_starts_its_subscription() -> None:
+    live, subscription, chunks = opened("sse")
+    assert live.connection is not None
+    await live.connection.close(CLOSE_GOING_AWAY, "server shutting down")
+    assert await rest(chunks) == []
+    assert not subscription.cleaned_up.is_set()  # it never ran
+
+
+async def test_a_client_that_leaves_cancels_the_subscription() -> None:
+    live, subscription, chunks = opened("sse")
+    await anext(chunks)
+    reader = asyncio.ensure_future(anext(chunks))
+    async with asyncio.timeout(TIMEOUT):
+        await subscription.waiting.wait()  # the reader waits for the next event
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    async with asyncio.timeout(TIMEOUT):
+        await subscription.cleaned_up.wait()
+    await live.finish()
