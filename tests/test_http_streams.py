@@ -1,15 +1,22 @@
-"""How an HTTP subscription stream ends when the live layer closes it, without a server."""
+"""HTTP subscription streams without a server: how one ends when the live layer closes it,
+and how the connection limits admit it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from graph.http_streams import HttpStream
-from graph.realtime.hub import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY
+from db.session import Database
+from graph.admission import ConnectionLimits
+from graph.auth import Principal
+from graph.http_streams import HttpStream, StreamRefused
+from graph.realtime.hub import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, RealtimeHub
+from graph.settings import Settings
 
 TIMEOUT = 5
 
@@ -100,3 +107,67 @@ async def test_a_client_that_leaves_cancels_the_subscription() -> None:
     async with asyncio.timeout(TIMEOUT):
         await subscription.cleaned_up.wait()
     await live.finish()
+
+
+# -- admission: the limits over WebSockets and streams, without a server
+
+
+@pytest.fixture
+async def limits() -> AsyncIterator[ConnectionLimits]:
+    settings = Settings(jwt_secret="x" * 32, max_connections_per_ip=2, max_connections_per_user=1)
+    db = Database.from_url("sqlite+aiosqlite:///:memory:")
+    try:
+        yield ConnectionLimits(settings, RealtimeHub(settings, db))
+    finally:
+        await db.dispose()
+
+
+def principal(user_id: str) -> Principal:
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    return Principal(user_id=user_id, name=None, email=None, is_admin=False, expires_at=expires)
+
+
+def admit(
+    limits: ConnectionLimits, user_id: str | None, address: str = "198.51.100.1"
+) -> dict[str, Any]:
+    scope: dict[str, Any] = {}
+    limits.admit_stream(
+        scope,
+        address=address,
+        principal=principal(user_id) if user_id else None,
+        protocol="sse",
+    )
+    return scope
+
+
+async def test_a_stream_holds_its_address_and_its_user_until_released(
+    limits: ConnectionLimits,
+) -> None:
+    hub = limits.hub
+    scope = admit(limits, "ann")
+    assert hub.user_connections == {"ann": 1} and len(hub.connections) == 1
+    with pytest.raises(StreamRefused) as refused:
+        admit(limits, "ann", address="203.0.113.9")
+    assert (refused.value.status_code, refused.value.extensions) == (
+        429,
+        {"limit": "connections_per_user", "maximum": 1},
+    )
+    anonymous = admit(limits, None)  # no user: its address's place only
+    with pytest.raises(StreamRefused) as refused:
+        admit(limits, "bob")
+    assert refused.value.extensions == {"limit": "connections_per_ip", "maximum": 2}
+    assert hub.metrics.refusals == {"connections_per_user": 1, "connections_per_ip": 1}
+    for held in (scope, anonymous):
+        await limits.release_stream(held)
+    assert not hub.user_connections and not hub.connections and not limits.by_address
+    admit(limits, "bob")
+
+
+async def test_no_stream_is_admitted_while_the_server_shuts_down(
+    limits: ConnectionLimits,
+) -> None:
+    limits.hub.shutting_down = True
+    with pytest.raises(StreamRefused) as refused:
+        admit(limits, "ann")
+    assert refused.value.status_code == 503
+    assert not limits.by_address
