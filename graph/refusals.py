@@ -13,6 +13,8 @@ CODES = {
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -22,11 +24,11 @@ def refusal(
     *,
     media_type: str | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, object] | None = None,
 ) -> Response:
     """A GraphQL response with one error, in `media_type` (by default `application/json`)."""
-    body = {
-        "errors": [{"message": message, "extensions": {"code": CODES.get(status, "BAD_REQUEST")}}]
-    }
+    code = CODES.get(status, "BAD_REQUEST")
+    body = {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
     return Response(
         dumps(body),
         status_code=status,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
-import time
-from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, cast
 
 import strawberry
 from cross_web import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
@@ -28,6 +26,7 @@ from strawberry.subscriptions import (
 )
 from strawberry.types.unset import UNSET, UnsetType
 
+from graph.admission import ConnectionLimits
 from graph.context import Context, Services
 from graph.errors import TaskliveError, Unauthenticated
 from graph.http_media import (
@@ -37,6 +36,7 @@ from graph.http_media import (
     is_subscription,
     prefers_graphql_response_json,
 )
+from graph.http_streams import STREAM_PROTOCOLS, HttpStream, StreamRefused
 from graph.identity import authenticate
 from graph.jsontext import dumps
 from graph.logs import current_request
@@ -58,6 +58,10 @@ SUBSCRIPTION_NEEDS_STREAM = (
     "subscriptions need a streaming transport: a WebSocket (graphql-transport-ws), "
     'Accept: text/event-stream, or Accept: multipart/mixed;subscriptionSpec="1.0"'
 )
+
+
+def client_address(request: HTTPConnection) -> str:
+    return request.client.host if request.client else "-"
 
 
 def token_from_params(params: object) -> object:
@@ -89,8 +93,7 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.services = services
-        # Open WebSockets by client address (MAX_CONNECTIONS_PER_IP).
-        self.address_connections: Counter[str] = Counter()
+        self.limits = ConnectionLimits(services.settings, services.realtime)
         self.fast_path: FastPath | None = None
         if services.settings.fast_path:
             self.fast_path = FastPath(
@@ -170,6 +173,47 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             data = dataclasses.replace(data, protocol="http")
         return data
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        if (
+            isinstance(request_data, GraphQLRequestData)
+            and request_data.protocol in STREAM_PROTOCOLS
+            and is_subscription(request_data.query, request_data.operation_name)
+        ):
+            self.limits.admit_stream(
+                request.scope,
+                address=client_address(request),
+                principal=context.principal,
+                protocol=request_data.protocol,
+            )
+        return await super().execute_operation(
+            request=request,
+            request_adapter=request_adapter,
+            request_data=request_data,
+            context=context,
+            root_value=root_value,
+            sub_response=sub_response,
+        )
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        live = HttpStream.of(request.scope)
+        if live is not None:
+            stream = live.guard(stream, self.encode_json_string)
+        return await super().create_streaming_response(request, stream, sub_response, headers)
+
     async def execute_single(
         self,
         request: Request,
@@ -204,16 +248,25 @@ class TaskliveGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            # Strawberry answers these in plain text; clients expect a GraphQL response.
-            headers = None
-            if exc.status_code == 405:
-                headers = {"allow": "POST" if request.method == "GET" else "GET, POST"}
-            accept = request.headers.get("accept", "")
-            media = GRAPHQL_RESPONSE_JSON if prefers_graphql_response_json(accept) else None
-            response = refusal(exc.status_code, exc.reason, media_type=media, headers=headers)
-        await response(scope, receive, send)
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = self.refused(request, exc)
+            await response(scope, receive, send)
+        finally:
+            await self.limits.release_stream(scope)
+
+    def refused(self, request: Request, exc: HTTPException) -> Response:
+        """Strawberry answers these in plain text; clients expect a GraphQL response."""
+        headers = None
+        if exc.status_code == 405:
+            headers = {"allow": "POST" if request.method == "GET" else "GET, POST"}
+        accept = request.headers.get("accept", "")
+        media = GRAPHQL_RESPONSE_JSON if prefers_graphql_response_json(accept) else None
+        extensions = exc.extensions if isinstance(exc, StreamRefused) else None
+        return refusal(
+            exc.status_code, exc.reason, media_type=media, headers=headers, extensions=extensions
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         record = current_request.get()
@@ -246,10 +299,9 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         except TaskliveError as exc:
             log.info("WebSocket refused: %s", exc)
             raise ConnectionRejectionError({"message": str(exc)}) from exc
-        limit = self.services.settings.max_connections_per_user
-        if hub.user_connections.get(principal.user_id, 0) >= limit:
-            hub.metrics.refusals["connections_per_user"] += 1
-            raise ConnectionRejectionError({"message": f"more than {limit} connections"})
+        refused = self.limits.user_refusal(principal.user_id)
+        if refused is not None:
+            raise ConnectionRejectionError({"message": refused.message})
         context.set_principal(principal)
         record = current_request.get()
         if record is not None:
@@ -263,10 +315,7 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         connection = LiveConnection(user_id=principal.user_id, close=close)
         context.connection = connection
         context.raw_socket = RawSocket.from_send(websocket.scope.get("tasklive.server_send"))
-        hub.connect(connection)
-        if principal.expires_at is not None:
-            delay = max(0.0, principal.expires_at.timestamp() - time.time())
-            connection.expiry = asyncio.get_running_loop().call_later(delay, hub.expire, connection)
+        hub.connect(connection, expires_at=principal.expires_at)
         return NOT_SET
 
     async def run(
@@ -277,20 +326,15 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         if self.services.realtime.shutting_down:
             await request.close(code=1001)  # refuses the handshake; the client goes elsewhere
             return request
-        address = request.client.host if request.client else "-"
-        per_address = self.services.settings.max_connections_per_ip
-        if self.address_connections[address] >= per_address:
-            log.warning("WebSocket refused: %s already holds %d", address, per_address)
-            self.services.realtime.metrics.refusals["connections_per_ip"] += 1
+        address = client_address(request)
+        if self.limits.address_refusal(address, kind="WebSocket") is not None:
             await request.close(code=1013)  # before the handshake: an HTTP 403
             return request
-        self.address_connections[address] += 1
+        self.limits.hold(address)
         ws_context = await self.get_context(request, response=request)
         try:
             return await super().run(request, context=ws_context, root_value=root_value)
         finally:
-            self.address_connections[address] -= 1
-            if not self.address_connections[address]:
-                del self.address_connections[address]
+            self.limits.release(address)
             if ws_context.connection is not None:
                 self.services.realtime.disconnect(ws_context.connection)

@@ -1,4 +1,4 @@
-"""A WebSocket as the live layer sees it: its user and a way to close it."""
+"""A live connection (a WebSocket or an HTTP subscription stream) as the live layer sees it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from collections.abc import Awaitable, Callable
 
 
 class LiveConnection:
-    """A WebSocket as the live layer sees it: its user, subscriptions and a way to close it."""
+    """A WebSocket or an SSE/multipart stream: its user, and a way to close it.
+
+    `close` takes a WebSocket close code; an HTTP stream translates it (see graph/http_streams.py).
+    """
 
     def __init__(self, *, user_id: str, close: Callable[[int, str], Awaitable[None]]) -> None:
         self.id = uuid.uuid4().hex[:16]

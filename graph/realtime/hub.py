@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_FORBIDDEN = 4403  # the token was refused or has expired
 
 
 class RealtimeHub:
@@ -92,9 +94,10 @@ class RealtimeHub:
             task.cancel()
 
     async def close_all(self, code: int, reason: str) -> None:
+        """Close every WebSocket with `code`, and end every HTTP subscription stream."""
         connections = list(self.connections.values())
         if connections:
-            log.info("closing %d WebSocket(s) with %d", len(connections), code)
+            log.info("closing %d connection(s) with %d", len(connections), code)
             await asyncio.gather(*(c.close(code, reason) for c in connections))
 
     async def ready(self) -> bool:
@@ -168,11 +171,16 @@ class RealtimeHub:
 
     # -- subscriptions and connections
 
-    def connect(self, connection: LiveConnection) -> None:
+    def connect(self, connection: LiveConnection, *, expires_at: datetime | None = None) -> None:
+        """Count the connection (limits, presence, stats); close it when its token expires."""
         self.connections[connection.id] = connection
         self.user_connections[connection.user_id] += 1
         self.metrics.connections = len(self.connections)
         self.presence.mark()
+        if expires_at is not None:
+            delay = max(0.0, expires_at.timestamp() - time.time())
+            loop = asyncio.get_running_loop()
+            connection.expiry = loop.call_later(delay, self.expire, connection)
 
     def disconnect(self, connection: LiveConnection) -> None:
         if self.connections.pop(connection.id, None) is not None:
@@ -185,9 +193,10 @@ class RealtimeHub:
             connection.expiry.cancel()
 
     def expire(self, connection: LiveConnection) -> None:
-        """The connection's token expired: close it with 4403 so the client reconnects."""
+        """The connection's token expired: close it with 4403 (an HTTP stream ends with an
+        UNAUTHENTICATED error) so the client re-authenticates and resumes."""
         log.info("token of connection %s (%s) expired; closing", connection.id, connection.user_id)
-        self.spawn(connection.close(4403, "token expired"))
+        self.spawn(connection.close(CLOSE_FORBIDDEN, "token expired"))
 
     @contextlib.asynccontextmanager
     async def subscribe(

@@ -51,7 +51,7 @@ class RealtimeMetrics:
 
     def render(self) -> str:
         gauges = {
-            "tasklive_connections": ("Open WebSocket connections", self.connections),
+            "tasklive_connections": ("Open WebSockets and HTTP streams", self.connections),
         }
         counters = {
             "tasklive_events_published_total": ("Events published", self.events_published),

@@ -1,18 +1,23 @@
-"""Abuse limits: mutation rate per user, WebSockets per address, request body size."""
+"""Abuse limits: mutation rate per user, connections (WebSockets and HTTP subscription
+streams together) per user and per address, request body size."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import websockets
 
 from tests.support.client import GraphQLClient, World, token, unique
-from tests.support.servers import ServerProcess, sqlite_server
+from tests.support.http_streams import MULTIPART, SSE, open_stream
+from tests.support.polling import eventually
+from tests.support.servers import ServerProcess, make_server, sqlite_server
 from tests.support.ws import connect
 
 RATE = 0.5  # mutations a second per user, after a burst of BURST
@@ -21,6 +26,9 @@ PER_ADDRESS = 3
 BODY_BYTES = 4096
 
 RENAME = "mutation($id: ID!, $t: String!) { updateTask(id: $id, input: {title: $t}) { version } }"
+SUBSCRIPTION = "subscription($t: ID!) { taskUpdated(taskId: $t) { task { version } } }"
+TIGHT_PER_USER = 2
+TIGHT_PER_ADDRESS = 4
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +182,132 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(tmp_pa
                     pass
             assert refused.value.response.status_code == 403
     assert "203.0.113.7 already holds 1" in proc.log()
+
+
+# -- HTTP subscription streams are connections too
+
+
+@pytest.fixture(scope="module")
+def tight(
+    server: ServerProcess, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A server with few connections per user and per address, on each backend (the session's
+    server has migrated its database)."""
+    proc = make_server(
+        tmp_path_factory.mktemp("tight"),
+        database_url,
+        MAX_CONNECTIONS_PER_USER=str(TIGHT_PER_USER),
+        MAX_CONNECTIONS_PER_IP=str(TIGHT_PER_ADDRESS),
+    )
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+async def tight_world(tight: ServerProcess, http: httpx.AsyncClient) -> World:
+    world = await World(GraphQLClient(tight.graphql_url, http)).setup()
+
+    async def idle() -> bool:  # what earlier tests opened is closed
+        text = (await http.get(f"{tight.url}/metrics")).text
+        return "\ntasklive_connections 0\n" in text
+
+    await eventually(idle)
+    return world
+
+
+async def _stream_status(
+    server: ServerProcess, role: str, world: World, task_id: str, kind: str = SSE
+) -> tuple[int, dict[str, Any] | None]:
+    """Open a stream and close it at once: its status, and its body when refused."""
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        open_stream(
+            http,
+            server.graphql_url,
+            SUBSCRIPTION,
+            {"t": task_id},
+            token=world.tokens[role],
+            kind=kind,
+        ) as response,
+    ):
+        if response.status_code == 200:
+            return 200, None
+        return response.status_code, json.loads(await response.aread())
+
+
+def _assert_refused(reply: tuple[int, dict[str, Any] | None], limit: str, maximum: int) -> None:
+    """429, with a GraphQL error naming the limit (as `/metrics` does) and its setting."""
+    status, body = reply
+    assert status == 429 and body is not None, reply
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "TOO_MANY_REQUESTS", "limit": limit, "maximum": maximum}
+    assert f"MAX_{limit.upper()}" in error["message"]
+
+
+async def test_streams_and_websockets_of_a_user_count_together(
+    tight: ServerProcess, tight_world: World
+) -> None:
+    world = tight_world
+    task = await world.create_task()
+    user = world.tokens["viewer"]
+    before = await _metric(tight, "connections_per_user")
+    async with AsyncExitStack() as held, httpx.AsyncClient(timeout=10) as http:
+        await held.enter_async_context(connect(tight.ws_url, token=user))
+        stream = await held.enter_async_context(
+            open_stream(http, tight.graphql_url, SUBSCRIPTION, {"t": task["id"]}, token=user)
+        )
+        assert stream.status_code == 200
+        # A third connection of the user: a stream of either kind, or a WebSocket.
+        for kind in (SSE, MULTIPART):
+            refused = await _stream_status(tight, "viewer", world, task["id"], kind)
+            _assert_refused(refused, "connections_per_user", TIGHT_PER_USER)
+        async with connect(tight.ws_url, init=False) as ws:
+            await ws.send({"type": "connection_init", "payload": {"token": user}})
+            assert await ws.closed_with() == 4403
+        # Another user is not affected.
+        assert (await _stream_status(tight, "member", world, task["id"]))[0] == 200
+    assert await _metric(tight, "connections_per_user") == before + 3
+
+    # Once the stream and the socket are closed, the user may stream again.
+    async def admitted() -> bool:
+        return (await _stream_status(tight, "viewer", world, task["id"]))[0] == 200
+
+    await eventually(admitted)
+
+
+async def test_streams_and_websockets_from_an_address_count_together(
+    tight: ServerProcess, tight_world: World
+) -> None:
+    world = tight_world
+    task = await world.create_task()
+    before = await _metric(tight, "connections_per_ip")
+    async with AsyncExitStack() as held, httpx.AsyncClient(timeout=10) as http:
+        await held.enter_async_context(connect(tight.ws_url, init=False))
+        for role, kind in (("owner", SSE), ("member", MULTIPART), ("viewer", SSE)):
+            stream = await held.enter_async_context(
+                open_stream(
+                    http,
+                    tight.graphql_url,
+                    SUBSCRIPTION,
+                    {"t": task["id"]},
+                    token=world.tokens[role],
+                    kind=kind,
+                )
+            )
+            assert stream.status_code == 200
+        # The address holds TIGHT_PER_ADDRESS: one more of any kind, of any user, is refused.
+        refused = await _stream_status(tight, "outsider", world, task["id"], MULTIPART)
+        _assert_refused(refused, "connections_per_ip", TIGHT_PER_ADDRESS)
+        with pytest.raises(websockets.InvalidStatus) as handshake:
+            async with connect(tight.ws_url, token=world.tokens["outsider"]):
+                pass
+        assert handshake.value.response.status_code == 403
+    assert await _metric(tight, "connections_per_ip") == before + 2
+
+    async def admitted() -> bool:
+        return (await _stream_status(tight, "outsider", world, task["id"]))[0] == 200
+
+    await eventually(admitted)
