@@ -47,7 +47,9 @@ class RealtimeHub:
         self.user_connections: dict[str, int] = defaultdict(int)
         self.access = AccessCache(db)
         self.watchers = RoomWatchers(
-            counts=self.metrics.subscriptions, changed=lambda: self.presence.mark()
+            metrics=self.metrics,
+            changed=lambda: self.presence.mark(),
+            instances=lambda: self.presence.instances(),
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False
@@ -157,16 +159,19 @@ class RealtimeHub:
 
     async def _recheck(self, project_id: str, user_id: str) -> None:
         subs = [s for s in self.rooms.of_user(user_id, project_id) if not s.admin]
-        if not subs:
+        if not subs and not self.watchers.watching(project_id, user_id):
             return
         async with self.db.read() as session:
             role = await project_repo.get_role(session, project_id=project_id, user_id=user_id)
         if role is None:
             for sub in subs:
                 sub.end(Forbidden("you are no longer a member of this project"))
+            self.watchers.end_user(
+                project_id, user_id, Forbidden("you are no longer a member of this project")
+            )
 
     async def _recheck_all(self) -> None:
-        pairs = {(s.project_id, s.user_id) for s in self.rooms.all()}
+        pairs = {(s.project_id, s.user_id) for s in self.rooms.all()} | self.watchers.members()
         for project_id, user_id in pairs:
             await self._recheck(project_id, user_id)
 
