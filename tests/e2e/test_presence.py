@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.conftest import require_postgres
 from tests.support.client import GraphQLClient, World, token
-from tests.support.servers import ServerProcess
+from tests.support.redis import RedisServer
+from tests.support.servers import (
+    ServerProcess,
+    create_pg_database,
+    drop_pg_database,
+    make_server,
+)
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLWS, connect
 
 TASK_UPDATED = "subscription($t: ID!) { taskUpdated(taskId: $t) { cursor } }"
@@ -533,9 +544,12 @@ async def test_a_change_costs_one_rebuild_whatever_the_number_of_watchers(
         for ws in (subs_a, subs_b):
             for _ in range(50):
                 await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await until(task_viewers(world, task["id"]), viewer)
-        figures = await stats(gql)
-        assert [r["subscribers"] for r in figures["rooms"] if r["room"] == room] == [100]
+
+        async def subscribers() -> list[int]:
+            return [r["subscribers"] for r in (await stats(gql))["rooms"] if r["room"] == room]
+
+        await until(subscribers, [100])  # all joined: no join left to count below
+        assert await task_viewers(world, task["id"])() == viewer
 
         async def changes(rounds: int) -> dict[str, float]:
             """`rounds` joins and leaves of the member, each seen by every watcher."""
@@ -573,3 +587,85 @@ async def test_a_change_costs_one_rebuild_whatever_the_number_of_watchers(
         await watchers.until(ids(world, "member", "owner", "viewer"), allowed=[viewer, both])
         await owner.complete(left)
         await watchers.expect(both)
+
+
+@pytest.fixture
+def two_instances(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two servers on one PostgreSQL database and this test's own redis-server."""
+    require_postgres()
+    name, url = create_pg_database()
+    redis = RedisServer(tmp_path)
+    redis.start()
+    a, b = (make_server(tmp_path, url, BROADCAST_URL=redis.url) for _ in range(2))
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "graph.cli", "migrate"],
+            env=a.env,
+            check=True,
+            timeout=60,
+            capture_output=True,
+        )
+        a.start()
+        b.start()
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+        redis.stop()
+        drop_pg_database(name)
+
+
+@pytest.fixture
+async def clients(
+    two_instances: tuple[ServerProcess, ServerProcess],
+) -> AsyncIterator[tuple[GraphQLClient, GraphQLClient]]:
+    a, b = two_instances
+    async with httpx.AsyncClient(timeout=20) as http:
+        for server in (a, b):  # both hold their broker subscription
+            await until(lambda s=server: _ready(http, s), 200)
+        yield GraphQLClient(a.graphql_url, http), GraphQLClient(b.graphql_url, http)
+
+
+async def _ready(http: httpx.AsyncClient, server: ServerProcess) -> int:
+    return (await http.get(f"{server.url}/readyz")).status_code
+
+
+async def test_across_two_instances_each_change_costs_one_rebuild_per_instance(
+    two_instances: tuple[ServerProcess, ServerProcess],
+    clients: tuple[GraphQLClient, GraphQLClient],
+) -> None:
+    """Watchers on both instances hear of joins and leaves on either one, each instance
+    rebuilding the room once per change; a removal made on A ends the watcher on B."""
+    a, b = two_instances
+    on_a, on_b = clients
+    world = await World(on_a).setup()
+    room = f"project:{world.project_id}"
+    watchers = Watchers(room)
+    async with (
+        connect(a.ws_url, token=world.tokens["owner"]) as watching_a,
+        connect(b.ws_url, token=world.tokens["owner"]) as watching_b,
+        connect(a.ws_url, token=world.tokens["member"]) as member,
+        connect(b.ws_url, token=world.tokens["viewer"]) as viewer,
+        connect(b.ws_url, token=world.tokens["member"]) as member_on_b,
+    ):
+        for ws in (watching_a, watching_b):
+            await watchers.add(ws, {"p": world.project_id}, 10)
+        await watchers.expect([])
+        before = [await counters(on_a, a), await counters(on_b, b)]
+
+        joined = await member.subscribe(TASK_EVENTS, {"p": world.project_id})
+        await watchers.expect(ids(world, "member"))
+        await viewer.subscribe(TASK_EVENTS, {"p": world.project_id})
+        await watchers.expect(ids(world, "member", "viewer"))
+        await member.complete(joined)
+        await watchers.expect(ids(world, "viewer"))
+
+        after = [await counters(on_a, a), await counters(on_b, b)]
+        assert [x[REBUILDS] - y[REBUILDS] for x, y in zip(after, before, strict=True)] == [3, 3]
+
+        watch = await member_on_b.subscribe(VIEWERS_CHANGED, {"p": world.project_id})
+        assert await viewers_event(member_on_b, watch) == (room, ids(world, "viewer"))
+        await on_a.data(
+            REMOVE, {"p": world.project_id, "u": world.ids["member"]}, token=world.tokens["owner"]
+        )
+        assert await subscription_error(member_on_b, watch) == "FORBIDDEN"
