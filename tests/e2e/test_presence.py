@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +13,7 @@ import pytest
 from tests.conftest import require_postgres
 from tests.support.client import GraphQLClient, World, token
 from tests.support.redis import RedisServer
-from tests.support.servers import (
-    ServerProcess,
-    create_pg_database,
-    drop_pg_database,
-    make_server,
-)
+from tests.support.servers import ServerProcess, pg_servers
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLWS, connect
 
 TASK_UPDATED = "subscription($t: ID!) { taskUpdated(taskId: $t) { cursor } }"
@@ -593,26 +586,13 @@ async def test_a_change_costs_one_rebuild_whatever_the_number_of_watchers(
 def two_instances(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """Two servers on one PostgreSQL database and this test's own redis-server."""
     require_postgres()
-    name, url = create_pg_database()
     redis = RedisServer(tmp_path)
     redis.start()
-    a, b = (make_server(tmp_path, url, BROADCAST_URL=redis.url) for _ in range(2))
     try:
-        subprocess.run(
-            [sys.executable, "-m", "graph.cli", "migrate"],
-            env=a.env,
-            check=True,
-            timeout=60,
-            capture_output=True,
-        )
-        a.start()
-        b.start()
-        yield a, b
+        with pg_servers(tmp_path, 2, BROADCAST_URL=redis.url) as (a, b):
+            yield a, b
     finally:
-        a.stop()
-        b.stop()
         redis.stop()
-        drop_pg_database(name)
 
 
 @pytest.fixture
