@@ -131,13 +131,10 @@ class PresenceBoard:
 class RoomView:
     """A room's viewers as of one rebuild: the same object for every watcher of the room."""
 
-    __slots__ = ("_metrics", "_payload", "room", "user_ids", "version")
+    __slots__ = ("_metrics", "_payload", "room", "user_ids")
 
-    def __init__(
-        self, *, room: str, version: int, user_ids: list[str], metrics: RealtimeMetrics
-    ) -> None:
+    def __init__(self, *, room: str, user_ids: list[str], metrics: RealtimeMetrics) -> None:
         self.room = room
-        self.version = version
         self.user_ids = user_ids
         self._metrics = metrics
         self._payload: asyncio.Future[object] | None = None
@@ -282,10 +279,7 @@ class RoomWatchers:
             user_ids = sorted(users)
             if room.view is not None and room.view.user_ids == user_ids:
                 continue
-            version = room.view.version + 1 if room.view is not None else 1
-            room.view = RoomView(
-                room=name, version=version, user_ids=user_ids, metrics=self._metrics
-            )
+            room.view = RoomView(room=name, user_ids=user_ids, metrics=self._metrics)
             for watcher in room.watchers:
                 watcher.wake()
 
