@@ -48,7 +48,9 @@ class RealtimeHub:
         self.user_connections: dict[str, int] = defaultdict(int)
         self.access = AccessCache(db)
         self.watchers = RoomWatchers(
-            counts=self.metrics.subscriptions, changed=lambda: self.presence.mark()
+            metrics=self.metrics,
+            changed=lambda: self.presence.mark(),
+            instances=lambda: self.presence.instances(),
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self.shutting_down = False

@@ -47,6 +47,10 @@ class RealtimeMetrics:
         # Requests and connections refused by an abuse limit, by the limit's name.
         self.refusals: dict[str, int] = defaultdict(int)
         self.broker_reconnects = 0
+        # viewersChanged: room lists rebuilt (one per changed room per burst, whatever the
+        # number of watchers) and viewer payloads (user rows) built from them.
+        self.presence_rebuilds = 0
+        self.presence_payloads = 0
         self.delivery_latency = Histogram()
 
     def render(self) -> str:
@@ -67,6 +71,14 @@ class RealtimeMetrics:
                 self.slow_consumer_closes,
             ),
             "tasklive_broker_reconnects_total": ("Broker reconnects", self.broker_reconnects),
+            "tasklive_presence_rebuilds_total": (
+                "Watched rooms' viewer lists rebuilt",
+                self.presence_rebuilds,
+            ),
+            "tasklive_presence_payloads_total": (
+                "Viewer lists loaded for viewersChanged",
+                self.presence_payloads,
+            ),
         }
         lines: list[str] = []
         for name, (help_text, value) in gauges.items():

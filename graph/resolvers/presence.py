@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Sequence
+from functools import partial
+
 import strawberry
 
+from db.models import User as UserModel
 from db.repositories import tasks as task_repo
+from db.session import Database
 from graph.context import Info
 from graph.cursors import parse_uuid
-from graph.errors import NotFound
+from graph.errors import BadUserInput, NotFound, TaskliveError
+from graph.loaders import Loaders
 from graph.permissions import require_read
+from graph.schema.stats import ViewersChangedEvent
 from graph.schema.user import User
 
 
@@ -33,3 +40,50 @@ async def users_in_task(info: Info, task_id: strawberry.ID) -> list[User]:
         raise hidden
     await require_read(ctx, model.project_id, hidden=hidden)
     return await viewers_of_room(info, f"task:{tid}")
+
+
+async def _user_rows(db: Database, user_ids: Sequence[str]) -> list[UserModel | None]:
+    """The rows of `user_ids`, in order, read now (not from a socket-long loader's cache)."""
+    return await Loaders(db).user.load_many(user_ids)
+
+
+async def viewers_changed(
+    info: Info, task_id: strawberry.ID | None = None, project_id: strawberry.ID | None = None
+) -> AsyncGenerator[ViewersChangedEvent, None]:
+    """The room's viewers now, then again whenever someone joins or leaves.
+
+    The watcher is registered before the caller is authorised, so a removal from the
+    project that races this subscribe either refuses it or finds the watcher and ends it.
+    Each change's list and user rows are built once for all watchers of the room.
+    """
+    ctx = info.context
+    principal = ctx.require_user()
+    if (task_id is None) == (project_id is None):
+        raise BadUserInput("give exactly one of taskId and projectId", field="taskId")
+    hub = ctx.services.realtime
+    hidden: TaskliveError | None = None
+    if task_id is not None:
+        tid = parse_uuid(task_id, field="taskId")
+        hidden = NotFound("task not found", field="taskId")
+        pid = await hub.access.task_project(tid)
+        if pid is None:
+            raise hidden
+        room = f"task:{tid}"
+    else:
+        pid = parse_uuid(str(project_id), field="projectId")
+        room = f"project:{pid}"
+    with hub.watchers.watch(
+        room, user_id=principal.user_id, project_id=pid, admin=principal.is_admin
+    ) as watcher:
+        async with hub.guarded(watcher):
+            await require_read(ctx, pid, hidden=hidden)
+            while True:
+                view = await watcher.next()
+                rows = await view.payload(partial(_user_rows, ctx.db))
+                yield ViewersChangedEvent(
+                    room=room,
+                    viewers=[
+                        User.from_model(m) if m else User.unknown(u)
+                        for u, m in zip(view.user_ids, rows, strict=True)
+                    ],
+                )

@@ -13,7 +13,7 @@ from db.models import EventType
 from db.repositories import events as event_repo
 from graph.context import Context, Info
 from graph.cursors import parse_uuid
-from graph.errors import BadUserInput, NotFound
+from graph.errors import NotFound
 from graph.permissions import require_read
 from graph.realtime.records import EventRecord
 from graph.resolvers.events import check_cursor
@@ -24,8 +24,6 @@ from graph.schema.events import (
     TaskUpdatedEvent,
     event_from_record,
 )
-from graph.schema.stats import ViewersChangedEvent
-from graph.schema.user import User
 
 EventT = TypeVar("EventT", bound=TaskEvent)
 REPLAY_PAGE = 200
@@ -209,38 +207,3 @@ def task_events(
     info: Info, project_id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[TaskEvent, None]:
     return _events_of(info, "taskEvents", {"projectId": project_id, "after": after}, TaskEvent)
-
-
-async def viewers_changed(
-    info: Info, task_id: strawberry.ID | None = None, project_id: strawberry.ID | None = None
-) -> AsyncGenerator[ViewersChangedEvent, None]:
-    """The room's viewers now, then again whenever someone joins or leaves."""
-    ctx = info.context
-    ctx.require_user()
-    if (task_id is None) == (project_id is None):
-        raise BadUserInput("give exactly one of taskId and projectId", field="taskId")
-    if task_id is not None:
-        tid = parse_uuid(task_id, field="taskId")
-        await _task_project(ctx, tid, field="taskId")
-        room = f"task:{tid}"
-    else:
-        pid = parse_uuid(str(project_id), field="projectId")
-        await require_read(ctx, pid)
-        room = f"project:{pid}"
-    hub = ctx.services.realtime
-    with hub.watchers.watch(room) as changed:
-        last: list[str] | None = None
-        while True:
-            changed.clear()
-            user_ids = await hub.viewers(room)
-            if user_ids != last:
-                last = user_ids
-                models = await ctx.loaders.user.load_many(user_ids)
-                yield ViewersChangedEvent(
-                    room=room,
-                    viewers=[
-                        User.from_model(m) if m else User.unknown(u)
-                        for u, m in zip(user_ids, models, strict=True)
-                    ],
-                )
-            await changed.wait()

@@ -75,7 +75,7 @@ class Subscription:
         resolver=subscription_resolvers.task_events, description="A project's room: every event."
     )
     viewers_changed: AsyncGenerator[ViewersChangedEvent, None] = strawberry.subscription(
-        resolver=subscription_resolvers.viewers_changed,
+        resolver=presence_resolvers.viewers_changed,
         description="Exactly one argument; the current list first, then each change.",
     )
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.conftest import require_postgres
 from tests.support.client import GraphQLClient, World, token
-from tests.support.servers import ServerProcess
+from tests.support.redis import RedisServer
+from tests.support.servers import ServerProcess, pg_servers
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLWS, connect
 
 TASK_UPDATED = "subscription($t: ID!) { taskUpdated(taskId: $t) { cursor } }"
@@ -359,3 +363,289 @@ async def test_realtime_stats_are_for_admins_only(world: World, gql: GraphQLClie
         assert error["extensions"]["code"] == "FORBIDDEN", error
     error = await gql.error(STATS)
     assert error["extensions"]["code"] in ("UNAUTHENTICATED", "FORBIDDEN"), error
+
+
+REMOVE = "mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) }"
+ADD = (
+    "mutation($p: ID!, $u: ID!, $r: ProjectRole) "
+    "{ addProjectMember(projectId: $p, userId: $u, role: $r) { role } }"
+)
+REBUILDS = "tasklive_presence_rebuilds_total"
+PAYLOADS = "tasklive_presence_payloads_total"
+
+
+async def subscription_error(ws: GraphQLWS, op: str) -> str:
+    """The code `op` ends with: refused (`error`), or a result with errors then `complete`.
+
+    Results without errors (the room's lists) before the end are skipped.
+    """
+    while True:
+        message = await ws.recv()
+        assert message["id"] == op, message
+        if message["type"] == "error":
+            return str(message["payload"][0]["extensions"]["code"])
+        assert message["type"] in ("next", "data"), message
+        errors = message["payload"].get("errors")
+        if errors:
+            assert message["payload"].get("data") is None, message
+            assert (await ws.recv())["type"] == "complete"
+            return str(errors[0]["extensions"]["code"])
+
+
+@PROTOCOLS
+async def test_viewers_changed_of_a_removed_member_ends_with_forbidden(
+    server: ServerProcess, world: World, protocol: str
+) -> None:
+    task = await world.create_task()
+    async with (
+        connect(server.ws_url, token=world.tokens["owner"], protocol=protocol) as owner,
+        connect(server.ws_url, token=world.tokens["member"], protocol=protocol) as member,
+    ):
+        kept = await owner.subscribe(VIEWERS_CHANGED, {"p": world.project_id})
+        assert await viewers_event(owner, kept) == (f"project:{world.project_id}", [])
+        of_project = await member.subscribe(VIEWERS_CHANGED, {"p": world.project_id})
+        of_task = await member.subscribe(VIEWERS_CHANGED, {"t": task["id"]})
+        firsts = [await member.next_data(), await member.next_data()]
+        assert {e["viewersChanged"]["room"] for e in firsts} == {
+            f"project:{world.project_id}",
+            f"task:{task['id']}",
+        }
+
+        await world.client.data(
+            REMOVE, {"p": world.project_id, "u": world.ids["member"]}, token=world.tokens["owner"]
+        )
+        ended: dict[str, list[str]] = {of_project: [], of_task: []}
+        for _ in range(4):
+            message = await member.recv()
+            ended[message["id"]].append(message["type"])
+            if message["type"] != "complete":
+                assert message["payload"]["data"] is None, message
+                assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        result = "next" if protocol == TRANSPORT_WS else "data"
+        assert ended == {of_project: [result, "complete"], of_task: [result, "complete"]}
+
+        # The owner's watcher goes on, and the member's next join is refused.
+        await owner.subscribe(TASK_EVENTS, {"p": world.project_id})
+        assert await viewers_event(owner, kept) == (
+            f"project:{world.project_id}",
+            ids(world, "owner"),
+        )
+        again = await member.subscribe(VIEWERS_CHANGED, {"p": world.project_id})
+        assert await subscription_error(member, again) in ("FORBIDDEN", "NOT_FOUND")
+
+
+async def test_a_removal_racing_a_viewers_changed_subscribe_never_leaves_it_open(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    """Subscribe and remove at once, many times: each try is refused or ended, none stays."""
+    p, u, owner = world.project_id, world.ids["member"], world.tokens["owner"]
+    codes: list[str] = []
+    async with connect(server.ws_url, token=world.tokens["member"]) as ws:
+        for attempt in range(25):
+            op = f"race-{attempt}"
+            await asyncio.gather(
+                ws.subscribe(VIEWERS_CHANGED, {"p": p}, op_id=op),
+                gql.data(REMOVE, {"p": p, "u": u}, token=owner),
+            )
+            codes.append(await subscription_error(ws, op))
+            await gql.data(ADD, {"p": p, "u": u, "r": "MEMBER"}, token=owner)
+    assert set(codes) <= {"FORBIDDEN", "NOT_FOUND"}, codes
+
+
+async def counters(gql: GraphQLClient, server: ServerProcess) -> dict[str, float]:
+    """The presence counters of /metrics."""
+    response = await gql.http.get(f"{server.url}/metrics")
+    assert response.status_code == 200
+    found = {}
+    for line in response.text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in (REBUILDS, PAYLOADS):
+            found[name] = float(value)
+    assert set(found) == {REBUILDS, PAYLOADS}, "the presence counters are exported"
+    return found
+
+
+class Watchers:
+    """`viewersChanged` of one room on a few sockets: each change is read from all of them."""
+
+    def __init__(self, room: str) -> None:
+        self.room = room
+        self.ops: dict[GraphQLWS, list[str]] = {}
+
+    async def add(self, ws: GraphQLWS, variables: dict[str, str], count: int) -> None:
+        ops = [await ws.subscribe(VIEWERS_CHANGED, variables) for _ in range(count)]
+        self.ops.setdefault(ws, []).extend(ops)
+
+    def __len__(self) -> int:
+        return sum(len(ops) for ops in self.ops.values())
+
+    async def next_lists(self, ws: GraphQLWS, count: int) -> dict[str, list[str]]:
+        lists: dict[str, list[str]] = {}
+        for _ in range(count):
+            message = await ws.recv()
+            assert message["type"] == "next", message
+            event = message["payload"]["data"]["viewersChanged"]
+            assert event["room"] == self.room
+            assert message["id"] not in lists, "two lists for one change"
+            lists[message["id"]] = [v["id"] for v in event["viewers"]]
+        return lists
+
+    async def expect(self, expected: list[str], *, new: dict[GraphQLWS, int] | None = None) -> None:
+        """Every watcher (or only the `new` ones per socket) receives exactly `expected`."""
+        counts = new or {ws: len(ops) for ws, ops in self.ops.items()}
+        received = await asyncio.gather(*(self.next_lists(ws, n) for ws, n in counts.items()))
+        for ws, lists in zip(counts, received, strict=True):
+            assert set(lists) <= set(self.ops[ws])
+            assert all(got == expected for got in lists.values()), (lists, expected)
+
+    async def until(self, expected: list[str], allowed: list[list[str]]) -> None:
+        """Each watcher reads lists (each one of `allowed`) until it receives `expected`,
+        and nothing after it."""
+
+        async def one_socket(ws: GraphQLWS) -> None:
+            waiting = set(self.ops[ws])
+            while waiting:
+                message = await ws.recv()
+                ids_ = [v["id"] for v in message["payload"]["data"]["viewersChanged"]["viewers"]]
+                if ids_ == expected:
+                    waiting.discard(message["id"])
+                else:
+                    assert message["id"] in waiting and ids_ in allowed, (message, expected)
+
+        await asyncio.gather(*(one_socket(ws) for ws in self.ops))
+
+
+async def test_a_change_costs_one_rebuild_whatever_the_number_of_watchers(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    """100 subscriptions in a task room, 1 then 100 watchers of it: each join and leave
+    rebuilds the room's list once and loads its users once, for every watcher at once."""
+    task = await world.create_task()
+    room = f"task:{task['id']}"
+    watchers = Watchers(room)
+    viewer, both = ids(world, "viewer"), ids(world, "member", "viewer")
+    async with (
+        connect(server.ws_url, token=world.tokens["viewer"]) as subs_a,
+        connect(server.ws_url, token=world.tokens["viewer"]) as subs_b,
+        connect(server.ws_url, token=world.tokens["member"]) as member,
+        connect(server.ws_url, token=world.tokens["owner"]) as owner,
+        connect(server.ws_url, token=world.tokens["owner"]) as watching_a,
+        connect(server.ws_url, token=world.tokens["owner"]) as watching_b,
+        connect(server.ws_url, token=world.tokens["viewer"]) as watching_c,
+        connect(server.ws_url, token=world.tokens["member"]) as watching_d,
+    ):
+        for ws in (subs_a, subs_b):
+            for _ in range(50):
+                await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+
+        async def subscribers() -> list[int]:
+            return [r["subscribers"] for r in (await stats(gql))["rooms"] if r["room"] == room]
+
+        await until(subscribers, [100])  # all joined: no join left to count below
+        assert await task_viewers(world, task["id"])() == viewer
+
+        async def changes(rounds: int) -> dict[str, float]:
+            """`rounds` joins and leaves of the member, each seen by every watcher."""
+            before = await counters(gql, server)
+            for _ in range(rounds):
+                joined = await member.subscribe(TASK_UPDATED, {"t": task["id"]})
+                await watchers.expect(both)
+                await member.complete(joined)
+                await watchers.expect(viewer)
+            after = await counters(gql, server)
+            return {name: after[name] - before[name] for name in after}
+
+        await watchers.add(watching_a, {"t": task["id"]}, 1)
+        await watchers.expect(viewer)
+        with_one = await changes(3)
+
+        more = {watching_a: 24, watching_b: 25, watching_c: 25, watching_d: 25}
+        for ws, count in more.items():
+            await watchers.add(ws, {"t": task["id"]}, count)
+        await watchers.expect(viewer, new=more)  # the current list first
+        assert len(watchers) == 100
+        with_hundred = await changes(3)
+
+        assert with_one == {REBUILDS: 6, PAYLOADS: 6}, with_one
+        assert with_hundred == with_one
+
+        # Churn without waiting: the lists in between vary; once it has settled, one more
+        # change reaches every watcher as exactly one list, and so does the last one.
+        for _ in range(10):
+            joined = await member.subscribe(TASK_UPDATED, {"t": task["id"]})
+            await member.complete(joined)
+        await member.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await until(task_viewers(world, task["id"]), both)
+        left = await owner.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await watchers.until(ids(world, "member", "owner", "viewer"), allowed=[viewer, both])
+        await owner.complete(left)
+        await watchers.expect(both)
+
+
+@pytest.fixture
+def two_instances(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two servers on one PostgreSQL database and this test's own redis-server."""
+    require_postgres()
+    redis = RedisServer(tmp_path)
+    redis.start()
+    try:
+        with pg_servers(tmp_path, 2, BROADCAST_URL=redis.url) as (a, b):
+            yield a, b
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+async def clients(
+    two_instances: tuple[ServerProcess, ServerProcess],
+) -> AsyncIterator[tuple[GraphQLClient, GraphQLClient]]:
+    a, b = two_instances
+    async with httpx.AsyncClient(timeout=20) as http:
+        for server in (a, b):  # both hold their broker subscription
+            await until(lambda s=server: _ready(http, s), 200)
+        yield GraphQLClient(a.graphql_url, http), GraphQLClient(b.graphql_url, http)
+
+
+async def _ready(http: httpx.AsyncClient, server: ServerProcess) -> int:
+    return (await http.get(f"{server.url}/readyz")).status_code
+
+
+async def test_across_two_instances_each_change_costs_one_rebuild_per_instance(
+    two_instances: tuple[ServerProcess, ServerProcess],
+    clients: tuple[GraphQLClient, GraphQLClient],
+) -> None:
+    """Watchers on both instances hear of joins and leaves on either one, each instance
+    rebuilding the room once per change; a removal made on A ends the watcher on B."""
+    a, b = two_instances
+    on_a, on_b = clients
+    world = await World(on_a).setup()
+    room = f"project:{world.project_id}"
+    watchers = Watchers(room)
+    async with (
+        connect(a.ws_url, token=world.tokens["owner"]) as watching_a,
+        connect(b.ws_url, token=world.tokens["owner"]) as watching_b,
+        connect(a.ws_url, token=world.tokens["member"]) as member,
+        connect(b.ws_url, token=world.tokens["viewer"]) as viewer,
+        connect(b.ws_url, token=world.tokens["member"]) as member_on_b,
+    ):
+        for ws in (watching_a, watching_b):
+            await watchers.add(ws, {"p": world.project_id}, 10)
+        await watchers.expect([])
+        before = [await counters(on_a, a), await counters(on_b, b)]
+
+        joined = await member.subscribe(TASK_EVENTS, {"p": world.project_id})
+        await watchers.expect(ids(world, "member"))
+        await viewer.subscribe(TASK_EVENTS, {"p": world.project_id})
+        await watchers.expect(ids(world, "member", "viewer"))
+        await member.complete(joined)
+        await watchers.expect(ids(world, "viewer"))
+
+        after = [await counters(on_a, a), await counters(on_b, b)]
+        assert [x[REBUILDS] - y[REBUILDS] for x, y in zip(after, before, strict=True)] == [3, 3]
+
+        watch = await member_on_b.subscribe(VIEWERS_CHANGED, {"p": world.project_id})
+        assert await viewers_event(member_on_b, watch) == (room, ids(world, "viewer"))
+        await on_a.data(
+            REMOVE, {"p": world.project_id, "u": world.ids["member"]}, token=world.tokens["owner"]
+        )
+        assert await subscription_error(member_on_b, watch) == "FORBIDDEN"

@@ -180,3 +180,21 @@ def drop_pg_database(name: str) -> None:
 
 def redis_server_binary() -> str | None:
     return shutil.which("redis-server")
+
+
+@contextmanager
+def pg_servers(tmp: Path, count: int, **env: str) -> Iterator[list[ServerProcess]]:
+    """`count` started servers on one fresh, migrated PostgreSQL database, all stopped and
+    the database dropped afterwards (the caller has checked that PostgreSQL is there)."""
+    name, url = create_pg_database()
+    procs = [make_server(tmp, url, **env) for _ in range(count)]
+    try:
+        migrate = [sys.executable, "-m", "graph.cli", "migrate"]
+        subprocess.run(migrate, env=procs[0].env, check=True, timeout=60, capture_output=True)
+        for proc in procs:
+            proc.start()
+        yield procs
+    finally:
+        for proc in procs:
+            proc.stop()
+        drop_pg_database(name)
