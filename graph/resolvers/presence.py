@@ -76,7 +76,7 @@ async def viewers_changed(
         room, user_id=principal.user_id, project_id=pid, admin=principal.is_admin
     ) as watcher:
         async with hub.guarded(watcher):
-            await require_read(ctx, pid, hidden=hidden)
+            await require_read(ctx, pid, hidden=hidden, fresh=True)
             while True:
                 view = await watcher.next()
                 rows = await view.payload(partial(_user_rows, ctx.db))
