@@ -48,3 +48,12 @@ class RateLimited(TaskliveError):
 
 class CursorExpired(TaskliveError):
     code = "CURSOR_EXPIRED"
+
+
+class LimitExceeded(TaskliveError):
+    """A per-connection limit (`limit` names it, `max` is its value) refused a request."""
+
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, limit: str, maximum: int) -> None:
+        super().__init__(message, limit=limit, max=maximum)

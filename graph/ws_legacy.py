@@ -22,13 +22,19 @@ from strawberry.http.exceptions import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     OperationMessage,
     StartMessage,
     StopMessage,
 )
 
 from graph.context import Context
-from graph.ws_transport import MALFORMED, is_malformed, is_operation_payload
+from graph.ws_transport import (
+    MALFORMED,
+    is_malformed,
+    is_operation_payload,
+    subscription_limit_error,
+)
 
 
 class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -71,6 +77,12 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
             await self.websocket.close(
                 code=4400, reason="start needs an id and a payload with a string query"
             )
+            return
+        limit = self.max_subscriptions_per_connection
+        # A `start` that reuses a running id replaces that operation: it takes no new place.
+        if limit is not None and message["id"] not in self.tasks and len(self.tasks) >= limit:
+            error = subscription_limit_error(limit)
+            await self.send_message(ErrorMessage(type="error", id=message["id"], payload=error))
             return
         await super().handle_start(message)
 

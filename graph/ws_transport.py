@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import logging
 
+from graphql import GraphQLFormattedError
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage,
+    Message,
+    SubscribeMessage,
+)
 
 from graph.context import Context
+from graph.errors import LimitExceeded
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,14 @@ def is_operation_payload(payload: object) -> bool:
     )
 
 
+def subscription_limit_error(limit: int) -> GraphQLFormattedError:
+    """The error refusing one operation too many on a socket (Strawberry's has no code)."""
+    error = LimitExceeded(
+        "Subscription limit reached", limit="subscriptionsPerConnection", maximum=limit
+    )
+    return {"message": str(error), "extensions": error.extensions}
+
+
 class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_message(self, message: Message) -> None:
         if is_malformed(message):
@@ -75,6 +89,19 @@ class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message("subscribe needs a payload with a string query")
             return
         await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (
+            limit is not None
+            and self.connection_acknowledged
+            and message["id"] not in self.operations  # else the base class closes with 4409
+            and len(self.operations) >= limit
+        ):
+            error = subscription_limit_error(limit)
+            await self.send_message(ErrorMessage(id=message["id"], type="error", payload=[error]))
+            return
+        await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         fast = getattr(self.view, "fast_path", None)
