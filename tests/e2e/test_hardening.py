@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.client import GraphQLClient, World, unique
+from tests.e2e.test_live import wait_for_project_viewers
+from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.keys import claims, sign
 from tests.support.servers import TEST_SECRET, ServerProcess, sqlite_server
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, connect
@@ -74,3 +75,74 @@ async def test_the_subscription_limit_error_has_a_code(
             "limit": "subscriptionsPerConnection",
             "max": 2,
         }
+
+
+# -- email is private
+
+
+MEMBER_EMAILS = "query($p: ID!) { project(id: $p) { members { user { id email } } } }"
+CREATED_BY_EMAIL = (
+    "subscription($p: ID!) { taskCreated(projectId: $p) { task { createdBy { id email } } } }"
+)
+
+
+async def emails_world(gql: GraphQLClient) -> tuple[World, dict[str, str]]:
+    """A world whose owner and member have recorded emails."""
+    world = await World(gql).setup()
+    emails = {role: f"{world.ids[role]}@example.com" for role in ("owner", "member")}
+    for role, email in emails.items():
+        await gql.data(ME, token=token(world.ids[role], email=email))
+    return world, emails
+
+
+async def member_emails(gql: GraphQLClient, project_id: str, jwt: str) -> dict[str, str | None]:
+    data = await gql.data(MEMBER_EMAILS, {"p": project_id}, token=jwt)
+    return {m["user"]["id"]: m["user"]["email"] for m in data["project"]["members"]}
+
+
+async def test_email_is_visible_to_its_user_and_admins_only(gql: GraphQLClient) -> None:
+    world, emails = await emails_world(gql)
+    owner, member, viewer = (world.ids[r] for r in ("owner", "member", "viewer"))
+    seen = {
+        "owner": await member_emails(gql, world.project_id, world.tokens["owner"]),
+        "member": await member_emails(gql, world.project_id, world.tokens["member"]),
+        "admin": await member_emails(gql, world.project_id, token(unique("admin"), admin=True)),
+    }
+    assert seen == {
+        "owner": {owner: emails["owner"], member: None, viewer: None},
+        "member": {owner: None, member: emails["member"], viewer: None},
+        "admin": {owner: emails["owner"], member: emails["member"], viewer: None},
+    }
+    me = await gql.data("{ me { email } }", token=world.tokens["member"])
+    assert me == {"me": {"email": emails["member"]}}
+
+    # The attack: a project of one's own, the victim added to it, its members read.
+    mallory = token(unique("mallory"))
+    project = await gql.data('mutation { createProject(name: "bait") { id } }', token=mallory)
+    bait = project["createProject"]["id"]
+    await gql.data(
+        "mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u) { role } }",
+        {"p": bait, "u": owner},
+        token=mallory,
+    )
+    assert (await member_emails(gql, bait, mallory))[owner] is None
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_email_in_events_is_visible_to_its_user_only(
+    server: ServerProcess, gql: GraphQLClient, protocol: str
+) -> None:
+    world, emails = await emails_world(gql)
+    async with (
+        connect(server.ws_url, token=world.tokens["owner"], protocol=protocol) as owner_ws,
+        connect(server.ws_url, token=world.tokens["member"], protocol=protocol) as member_ws,
+    ):
+        # The same document and variables: on the fast path, candidates for one group.
+        owner_op = await owner_ws.subscribe(CREATED_BY_EMAIL, {"p": world.project_id})
+        member_op = await member_ws.subscribe(CREATED_BY_EMAIL, {"p": world.project_id})
+        await wait_for_project_viewers(world, 2)
+        await world.create_task(role="owner")
+        by_owner = (await owner_ws.next_data(owner_op))["taskCreated"]["task"]["createdBy"]
+        by_member = (await member_ws.next_data(member_op))["taskCreated"]["task"]["createdBy"]
+    assert by_owner == {"id": world.ids["owner"], "email": emails["owner"]}
+    assert by_member == {"id": world.ids["owner"], "email": None}
