@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -146,3 +147,44 @@ async def test_email_in_events_is_visible_to_its_user_only(
         by_member = (await member_ws.next_data(member_op))["taskCreated"]["task"]["createdBy"]
     assert by_owner == {"id": world.ids["owner"], "email": emails["owner"]}
     assert by_member == {"id": world.ids["owner"], "email": None}
+
+
+# -- every subscription gets an answer
+
+
+OMITTED_AFTER = (
+    "subscription($p: ID!, $a: String!) { taskEvents(projectId: $p, after: $a) { cursor } }"
+)
+NULL_OVER_DEFAULT = 'subscription($p: ID = "x") { taskCreated(projectId: $p) { task { id } } }'
+
+
+def assert_bad_user_input(message: dict[str, Any], field: str) -> None:
+    assert message["type"] == "error", message
+    payload = message["payload"]
+    error = payload[0] if isinstance(payload, list) else payload
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}, message
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_arguments_that_do_not_coerce_get_bad_user_input_and_free_the_id(
+    server: ServerProcess, world: World, protocol: str
+) -> None:
+    async with connect(server.ws_url, token=world.tokens["member"], protocol=protocol) as ws:
+        await ws.subscribe(OMITTED_AFTER, {"p": world.project_id}, op_id="1")
+        assert_bad_user_input(await ws.recv(), "a")
+        await ws.subscribe(NULL_OVER_DEFAULT, {"p": None}, op_id="1")
+        assert_bad_user_input(await ws.recv(), "projectId")
+        # The id is free again: the same id subscribes and gets its event.
+        await ws.subscribe(TASK_CREATED, {"p": world.project_id}, op_id="1")
+        await wait_for_project_viewers(world, 1)
+        task = await world.create_task()
+        assert (await ws.next_data("1"))["taskCreated"]["task"]["id"] == task["id"]
+
+
+async def test_an_explicit_null_for_a_non_null_argument_is_bad_user_input_over_http(
+    gql: GraphQLClient, world: World
+) -> None:
+    error = await gql.error(
+        'query($p: ID = "x") { project(id: $p) { id } }', {"p": None}, token=world.tokens["owner"]
+    )
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}, error
