@@ -84,6 +84,7 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
             error = subscription_limit_error(limit)
             await self.send_message(ErrorMessage(type="error", id=message["id"], payload=error))
             return
+        self.context.renew_loaders()
         await super().handle_start(message)
 
     async def handle_stop(self, message: StopMessage) -> None:

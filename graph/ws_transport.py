@@ -131,6 +131,7 @@ class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if fast is not None and self.context.raw_socket is not None:
             plan = fast.plan(operation.query, operation.operation_name)
         if fast is None or plan is None or selects_viewer_dependent_fields(plan.document):
+            self.context.renew_loaders()
             await super().run_operation(operation)
             return
         await fast.serve(

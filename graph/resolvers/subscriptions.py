@@ -139,6 +139,7 @@ async def _follow(info: Info, target: LiveTarget) -> AsyncGenerator[EventRecord,
                 raise sub.ended
             last = record.seq
             if target.wants(record):
+                ctx.renew_loaders()
                 yield record
         while True:
             record, _ = await sub.next()
@@ -148,6 +149,7 @@ async def _follow(info: Info, target: LiveTarget) -> AsyncGenerator[EventRecord,
             hub.metrics.delivery_latency.observe(
                 max(0.0, time.time() - record.occurred_at.timestamp())
             )
+            ctx.renew_loaders()
             yield record
 
 
@@ -216,6 +218,7 @@ async def viewers_changed(
             user_ids = await hub.viewers(room)
             if user_ids != last:
                 last = user_ids
+                ctx.renew_loaders()
                 models = await ctx.loaders.user.load_many(user_ids)
                 yield ViewersChangedEvent(
                     room=room,

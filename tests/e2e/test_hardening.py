@@ -188,3 +188,66 @@ async def test_an_explicit_null_for_a_non_null_argument_is_bad_user_input_over_h
         'query($p: ID = "x") { project(id: $p) { id } }', {"p": None}, token=world.tokens["owner"]
     )
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}, error
+
+
+# -- each event reads the database afresh
+
+
+EVENT_PEOPLE = """
+subscription($p: ID!) { taskEvents(projectId: $p) { ...People } }
+fragment People on TaskEvent {
+  ... on TaskUpdatedEvent { updatedBy { name } task { project { members { user { id } } } } }
+}
+"""
+SET_STATUS = "mutation($t: ID!, $s: TaskStatus!) { updateTaskStatus(id: $t, status: $s) { id } }"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_later_event_shows_a_renamed_user_and_the_current_members(
+    server: ServerProcess, gql: GraphQLClient, world: World, protocol: str
+) -> None:
+    task = await world.create_task()
+    owner = world.ids["owner"]
+
+    async def change(ws: Any, status: str) -> dict[str, Any]:
+        # A token without a name: it leaves the recorded name as it is.
+        await gql.data(SET_STATUS, {"t": task["id"], "s": status}, token=token(owner))
+        event: dict[str, Any] = (await ws.next_data())["taskEvents"]
+        return event
+
+    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as ws:
+        await ws.subscribe(EVENT_PEOPLE, {"p": world.project_id})
+        await wait_for_project_viewers(world, 1)
+        first = await change(ws, "IN_PROGRESS")
+        assert first["updatedBy"] == {"name": "Owner"}
+        assert len(first["task"]["project"]["members"]) == 3
+
+        await gql.data(ME, token=token(owner, name="Owner Renamed"))  # the server records it
+        newcomer = unique("newcomer")
+        await gql.data(ME, token=token(newcomer))
+        await gql.data(
+            "mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u) { role } }",
+            {"p": world.project_id, "u": newcomer},
+            token=token(owner),
+        )
+        later = await change(ws, "COMPLETED")
+    assert later["updatedBy"] == {"name": "Owner Renamed"}
+    assert newcomer in {m["user"]["id"] for m in later["task"]["project"]["members"]}
+
+
+async def test_each_query_over_a_socket_reads_the_database_afresh(
+    server: ServerProcess, gql: GraphQLClient, world: World
+) -> None:
+    """graphql-transport-ws runs queries too (the legacy protocol only subscriptions)."""
+    names = "query($p: ID!) { project(id: $p) { members { user { name } } } }"
+
+    async def member_names(ws: Any) -> set[str]:
+        op = await ws.subscribe(names, {"p": world.project_id})
+        members = (await ws.next_data(op))["project"]["members"]
+        assert (await ws.recv())["type"] == "complete"
+        return {m["user"]["name"] for m in members}
+
+    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
+        assert await member_names(ws) == {"Owner", "Member", "Viewer"}
+        await gql.data(ME, token=token(world.ids["member"], name="Member Renamed"))
+        assert await member_names(ws) == {"Owner", "Member Renamed", "Viewer"}
