@@ -10,7 +10,6 @@ JSON object), as the contract says.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import cast
 
 from strawberry.exceptions import ConnectionRejectionError
@@ -29,6 +28,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 
 from graph.context import Context
+from graph.realtime.cancellation import cancel_and_wait
 from graph.ws_transport import (
     MALFORMED,
     is_malformed,
@@ -43,9 +43,7 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         try:
             await self._read_messages()
         finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watchdog
+            await cancel_and_wait(watchdog)
 
     async def _read_messages(self) -> None:
         """The base class's loop, except that a binary frame or a text frame that is not JSON
@@ -58,10 +56,7 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         except WebSocketDisconnected:
             pass
         finally:
-            if self.keep_alive_task:
-                self.keep_alive_task.cancel()
-                with contextlib.suppress(BaseException):
-                    await self.keep_alive_task
+            await cancel_and_wait(self.keep_alive_task)
             await self.cleanup()
 
     async def handle_message(self, message: OperationMessage) -> None:

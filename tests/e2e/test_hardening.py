@@ -3,6 +3,9 @@ per event, private emails, shutdown under a Redis drop and bounded ping replies.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,8 @@ import pytest
 from tests.e2e.test_live import wait_for_project_viewers
 from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.keys import claims, sign
-from tests.support.servers import TEST_SECRET, ServerProcess, sqlite_server
+from tests.support.redis import RedisServer
+from tests.support.servers import TEST_SECRET, ServerProcess, make_server, sqlite_server
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, connect
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
@@ -251,3 +255,42 @@ async def test_each_query_over_a_socket_reads_the_database_afresh(
         assert await member_names(ws) == {"Owner", "Member", "Viewer"}
         await gql.data(ME, token=token(world.ids["member"], name="Member Renamed"))
         assert await member_names(ws) == {"Owner", "Member Renamed", "Viewer"}
+
+
+# -- shutdown whatever Redis does
+
+
+GRACE_SECONDS = 3.0
+
+
+@pytest.mark.parametrize("after_drop", [0.0, 0.1])
+def test_sigterm_just_after_a_redis_drop_exits_within_the_grace_period(
+    tmp_path: Path, after_drop: float
+) -> None:
+    redis = RedisServer(tmp_path)
+    redis.start()
+    server = make_server(
+        tmp_path,
+        f"sqlite+aiosqlite:///{tmp_path}/t.db",
+        BROADCAST_URL=redis.url,
+        SHUTDOWN_GRACE_SECONDS=str(GRACE_SECONDS),
+    )
+    try:
+        server.start()
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{server.url}/readyz", timeout=2).status_code != 200:
+            assert time.monotonic() < deadline, "the broker never became ready"
+            time.sleep(0.05)
+        redis.stop()
+        time.sleep(after_drop)  # the scenario: the signal comes this long after the drop
+        assert server.proc is not None
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running {GRACE_SECONDS} s after SIGTERM:\n{server.log()[-3000:]}")
+        assert time.monotonic() - started < GRACE_SECONDS
+    finally:
+        server.kill()
+        redis.stop()
