@@ -3,6 +3,11 @@ per event, private emails, shutdown under a Redis drop and bounded ping replies.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
+import json
+import os
 import signal
 import subprocess
 import time
@@ -14,6 +19,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_live import wait_for_project_viewers
+from tests.e2e.test_slow_consumer import rss_kib
 from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.keys import claims, sign
 from tests.support.redis import RedisServer
@@ -294,3 +300,97 @@ def test_sigterm_just_after_a_redis_drop_exits_within_the_grace_period(
     finally:
         server.kill()
         redis.stop()
+
+
+# -- a peer that pings and never reads
+
+
+FLOOD_SECONDS = 20.0
+RSS_MARGIN_KIB = 20 * 1024
+PING_FRAME_PAYLOAD = b"p" * 125  # the largest a ping frame may carry
+JSON_PING = json.dumps({"type": "ping", "payload": {"p": "p" * 100}}).encode()
+
+
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    """A client frame (clients must mask); payloads up to 65535 bytes."""
+    mask = os.urandom(4)
+    size = len(payload)
+    length = bytes([0x80 | size]) if size < 126 else bytes([0x80 | 126]) + size.to_bytes(2)
+    return (
+        bytes([0x80 | opcode])
+        + length
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
+
+
+async def flood_pings_without_reading(
+    server: ServerProcess, frame: bytes, protocol: str
+) -> tuple[bool, int]:
+    """Open a WebSocket and send `frame` over and over, never reading the replies, until the
+    server drops the connection; whether it did, and the server's peak RSS meanwhile (KiB)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        "GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: {protocol}\r\n\r\n".encode()
+    )
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    batch = frame * (65536 // len(frame))
+    peak = rss_kib(server)
+    deadline = time.monotonic() + FLOOD_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            writer.write(batch)
+            # The server may stop reading (backpressure): a bounded wait, then look again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(writer.drain(), timeout=0.2)
+            peak = max(peak, rss_kib(server))
+        return False, peak
+    except ConnectionError:
+        return True, peak
+    finally:
+        writer.transport.abort()
+
+
+@pytest.fixture(scope="module")
+def ping_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with sqlite_server(
+        tmp_path_factory.mktemp("pings"), CONNECTION_INIT_TIMEOUT_SECONDS="1"
+    ) as proc:
+        yield proc
+
+
+@pytest.mark.parametrize(
+    ("frame", "protocol"),
+    [
+        (masked_frame(0x9, PING_FRAME_PAYLOAD), TRANSPORT_WS),
+        (masked_frame(0x9, PING_FRAME_PAYLOAD), LEGACY_WS),
+        (masked_frame(0x1, JSON_PING), TRANSPORT_WS),
+    ],
+    ids=["ping-frames-transport-ws", "ping-frames-legacy-ws", "ping-messages-transport-ws"],
+)
+async def test_a_peer_that_pings_and_never_reads_is_closed_with_memory_bounded(
+    ping_server: ServerProcess, http: httpx.AsyncClient, frame: bytes, protocol: str
+) -> None:
+    """Ping frames are answered below the app: past SUBSCRIBER_BUFFER_BYTES unread the socket
+    is closed (1013) and dropped. graphql-transport-ws `ping` messages are answered through
+    the app, whose sends wait for the peer to read: this one is closed at its
+    connection_init timeout."""
+    world = await World(GraphQLClient(ping_server.graphql_url, http)).setup()
+    async with connect(ping_server.ws_url, token=world.tokens["member"]) as bystander:
+        op = await bystander.subscribe(TASK_CREATED, {"p": world.project_id})
+        await wait_for_project_viewers(world, 1)
+        before = rss_kib(ping_server)
+        started = time.monotonic()
+        closed, peak = await flood_pings_without_reading(ping_server, frame, protocol)
+        print(
+            f"\nserver RSS {before // 1024} -> peak {peak // 1024} MiB; "
+            f"{'closed' if closed else 'open'} after {time.monotonic() - started:.1f} s"
+        )
+        assert closed, f"the flooding socket was still open after {FLOOD_SECONDS} s"
+        assert peak - before < RSS_MARGIN_KIB, (before, peak)
+        # The other socket is unaffected.
+        task = await world.create_task()
+        assert (await bystander.next_data(op))["taskCreated"]["task"]["id"] == task["id"]
