@@ -23,6 +23,7 @@ from graph.context import Services
 from graph.logs import configure_logging
 from graph.maintenance import run_pruner
 from graph.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
+from graph.realtime.cancellation import finish_within
 from graph.realtime.hub import RealtimeHub
 from graph.settings import Settings, get_settings
 from graph.view import TaskliveGraphQL
@@ -86,7 +87,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             pruner.cancel()
-            await services.realtime.stop()
+            # Bounded whatever the broker does: a Redis that went away mid-reconnect must
+            # not keep the process from exiting.
+            await finish_within(
+                services.realtime.stop(),
+                within=settings.shutdown_grace_seconds,
+                what="stopping the live layer",
+            )
             await db.dispose()
 
     async def healthz(_: Request) -> Response:

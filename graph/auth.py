@@ -64,6 +64,7 @@ class TokenVerifier:
         if settings.jwt_jwks_url:
             self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300)
         self._algorithms = PUBLIC_KEY_ALGORITHMS if settings.uses_public_key else HMAC_ALGORITHMS
+        self._required = ["sub", "exp"] if settings.jwt_require_exp else ["sub"]
 
     async def verify(self, token: str) -> Principal:
         if len(token) > self._settings.jwt_max_length:
@@ -83,7 +84,10 @@ class TokenVerifier:
                 audience=self._settings.jwt_audience,
                 issuer=self._settings.jwt_issuer,
                 leeway=self._settings.jwt_leeway_seconds,
-                options={"require": ["sub"], "verify_aud": bool(self._settings.jwt_audience)},
+                options={
+                    "require": self._required,
+                    "verify_aud": bool(self._settings.jwt_audience),
+                },
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token expired") from exc

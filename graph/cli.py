@@ -48,6 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from db.session import Database
     from graph.app import prepare_database
+    from graph.ws_uvicorn import BoundedWebSocketsProtocol
 
     settings = _settings_or_exit()
     if args.workers > 1 and settings.broadcast_url.startswith("memory://"):
@@ -72,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_config=None,
         access_log=False,
+        ws=BoundedWebSocketsProtocol,  # what a peer that does not read can cost is bounded
         ws_per_message_deflate=False,
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.ws_ping_interval_seconds,

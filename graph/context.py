@@ -92,11 +92,16 @@ class Context:
 
     def set_principal(self, principal: Principal | None) -> None:
         self.principal = principal
+        self.renew_loaders()
+
+    def renew_loaders(self) -> None:
+        """Forget what the DataLoaders hold. A socket's context outlives its operations and
+        a subscription's events: each operation and each event reads the database afresh."""
         self._loaders = None
 
     @property
     def loaders(self) -> Loaders:
-        """Per-request DataLoaders, made on first use (most WebSockets never need them)."""
+        """DataLoaders for one request, operation or event, made on first use."""
         if self._loaders is None:
             self._loaders = Loaders(self.db.read)
         return self._loaders

@@ -60,3 +60,12 @@ class QueryTooComplex(TaskliveError):
         if actual is not None:
             figures["actual"] = actual
         super().__init__(message, **figures)
+
+
+class LimitExceeded(TaskliveError):
+    """A per-connection limit (`limit` names it, `maximum` its value) refused a request."""
+
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, limit: str, maximum: int) -> None:
+        super().__init__(message, limit=limit, maximum=maximum)

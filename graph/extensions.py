@@ -81,6 +81,58 @@ def _field_of(error: GraphQLError, document: DocumentNode | None) -> str | None:
     return min(containing, key=lambda p: p[1] - p[0])[2] if containing else None
 
 
+def _is_client_error(error: GraphQLError) -> bool:
+    """Whether graphql-core raised the error for the client's input, not a resolver."""
+    original = error.original_error
+    if original is None:
+        return True
+    if not isinstance(original, GraphQLError):
+        return False
+    # Before execution (no path) a wrapped GraphQLError is the client's fault: a variable
+    # that does not coerce to its type (an unknown enum value, a too-large Int, ...). During
+    # execution, graphql-core raises one of its own when a field's arguments do not coerce:
+    # an explicit null in a variable with a default, passed to a non-null argument.
+    return not error.path or (
+        original.original_error is None and original.message.startswith("Argument '")
+    )
+
+
+def classify_error(error: GraphQLError, document: DocumentNode | None) -> GraphQLError:
+    """The error with an `extensions.code`: a domain error keeps its own; malformed input is
+    BAD_USER_INPUT naming the field; anything unexpected is logged and masked as
+    INTERNAL_SERVER_ERROR carrying the request id."""
+    original = error.original_error
+    if isinstance(original, TaskliveError):
+        return error
+    if _is_client_error(error):
+        extensions = dict(error.extensions or {})
+        if "code" not in extensions:
+            if error.message.startswith("Syntax Error"):
+                extensions["code"] = "GRAPHQL_PARSE_FAILED"
+            elif any(m in error.message for m in _BAD_INPUT_MARKERS):
+                extensions["code"] = "BAD_USER_INPUT"
+                field = _field_of(error, document)
+                if field:
+                    extensions["field"] = field
+            else:
+                extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+        error.extensions = extensions
+        return error
+    request_id = current_request_id() or "-"
+    log.error(
+        "unexpected error in %s (request %s)",
+        ".".join(str(p) for p in error.path or ()) or "operation",
+        request_id,
+        exc_info=original,
+    )
+    return GraphQLError(
+        "Internal server error",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
 class ErrorCodes(SchemaExtension):
     """Gives every error an `extensions.code`, and masks unexpected ones.
 
@@ -113,38 +165,7 @@ class ErrorCodes(SchemaExtension):
         yield None
 
     def process(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, TaskliveError):
-            return error
-        # Before execution (no path) a wrapped GraphQLError is the client's fault: a variable
-        # that does not coerce to its type (an unknown enum value, a too-large Int, ...).
-        if original is None or (isinstance(original, GraphQLError) and not error.path):
-            extensions = dict(error.extensions or {})
-            if "code" not in extensions:
-                if error.message.startswith("Syntax Error"):
-                    extensions["code"] = "GRAPHQL_PARSE_FAILED"
-                elif any(m in error.message for m in _BAD_INPUT_MARKERS):
-                    extensions["code"] = "BAD_USER_INPUT"
-                    field = _field_of(error, self.execution_context.graphql_document)
-                    if field:
-                        extensions["field"] = field
-                else:
-                    extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
-            error.extensions = extensions
-            return error
-        request_id = current_request_id() or "-"
-        log.error(
-            "unexpected error in %s (request %s)",
-            ".".join(str(p) for p in error.path or ()) or "operation",
-            request_id,
-            exc_info=original,
-        )
-        return GraphQLError(
-            "Internal server error",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-        )
+        return classify_error(error, self.execution_context.graphql_document)
 
 
 class LimitedParserCache(ParserCache):

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_leeway_seconds: int = 0
     jwt_max_length: int = 8192
+    # A token without `exp` would never expire; refuse it unless the issuer cannot set one.
+    jwt_require_exp: bool = True
 
     log_level: str = "INFO"
     log_json: bool = False

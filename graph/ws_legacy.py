@@ -10,7 +10,6 @@ JSON object), as the contract says.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import cast
 
 from strawberry.exceptions import ConnectionRejectionError
@@ -22,13 +21,20 @@ from strawberry.http.exceptions import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage,
+    ErrorMessage,
     OperationMessage,
     StartMessage,
     StopMessage,
 )
 
 from graph.context import Context
-from graph.ws_transport import MALFORMED, is_malformed, is_operation_payload
+from graph.realtime.cancellation import cancel_and_wait
+from graph.ws_transport import (
+    MALFORMED,
+    is_malformed,
+    is_operation_payload,
+    subscription_limit_error,
+)
 
 
 class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -37,9 +43,7 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         try:
             await self._read_messages()
         finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watchdog
+            await cancel_and_wait(watchdog)
 
     async def _read_messages(self) -> None:
         """The base class's loop, except that a binary frame or a text frame that is not JSON
@@ -52,10 +56,7 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         except WebSocketDisconnected:
             pass
         finally:
-            if self.keep_alive_task:
-                self.keep_alive_task.cancel()
-                with contextlib.suppress(BaseException):
-                    await self.keep_alive_task
+            await cancel_and_wait(self.keep_alive_task)
             await self.cleanup()
 
     async def handle_message(self, message: OperationMessage) -> None:
@@ -72,6 +73,13 @@ class LegacyGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
                 code=4400, reason="start needs an id and a payload with a string query"
             )
             return
+        limit = self.max_subscriptions_per_connection
+        # A `start` that reuses a running id replaces that operation: it takes no new place.
+        if limit is not None and message["id"] not in self.tasks and len(self.tasks) >= limit:
+            error = subscription_limit_error(limit)
+            await self.send_message(ErrorMessage(type="error", id=message["id"], payload=error))
+            return
+        self.context.renew_loaders()
         await super().handle_start(message)
 
     async def handle_stop(self, message: StopMessage) -> None:

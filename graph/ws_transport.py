@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import logging
 
+from graphql import BREAK, DocumentNode, FieldNode, GraphQLFormattedError, Visitor, visit
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage,
+    Message,
+    SubscribeMessage,
+)
 
 from graph.context import Context
+from graph.errors import LimitExceeded
+from graph.schema.user import VIEWER_DEPENDENT_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,35 @@ def is_operation_payload(payload: object) -> bool:
     )
 
 
+class _FieldFinder(Visitor):
+    def __init__(self, names: frozenset[str]) -> None:
+        super().__init__()
+        self.names = names
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_: object) -> object:
+        if node.name.value in self.names:
+            self.found = True
+            return BREAK
+        return None
+
+
+def selects_viewer_dependent_fields(document: DocumentNode) -> bool:
+    """Whether the document asks for a field whose value depends on who asks (`email`):
+    the fast path renders one event once for every subscriber, so it cannot serve it."""
+    finder = _FieldFinder(VIEWER_DEPENDENT_FIELDS)
+    visit(document, finder)
+    return finder.found
+
+
+def subscription_limit_error(limit: int) -> GraphQLFormattedError:
+    """The error refusing one operation too many on a socket (Strawberry's has no code)."""
+    error = LimitExceeded(
+        "Subscription limit reached", limit="subscriptions_per_connection", maximum=limit
+    )
+    return {"message": str(error), "extensions": error.extensions}
+
+
 class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_message(self, message: Message) -> None:
         if is_malformed(message):
@@ -76,12 +112,26 @@ class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_message(message)
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = self.max_subscriptions_per_connection
+        if (
+            limit is not None
+            and self.connection_acknowledged
+            and message["id"] not in self.operations  # else the base class closes with 4409
+            and len(self.operations) >= limit
+        ):
+            error = subscription_limit_error(limit)
+            await self.send_message(ErrorMessage(id=message["id"], type="error", payload=[error]))
+            return
+        await super().handle_subscribe(message)
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         fast = getattr(self.view, "fast_path", None)
         plan = None
         if fast is not None and self.context.raw_socket is not None:
             plan = fast.plan(operation.query, operation.operation_name)
-        if fast is None or plan is None:
+        if fast is None or plan is None or selects_viewer_dependent_fields(plan.document):
+            self.context.renew_loaders()
             await super().run_operation(operation)
             return
         await fast.serve(

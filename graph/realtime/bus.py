@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from broadcaster import Broadcast
 
+from graph.realtime.cancellation import cancel_and_wait
 from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.redis_backend import RedisPubSubBackend
 
@@ -58,6 +59,7 @@ class EventBus:
         self._task: asyncio.Task[None] | None = None
         self._backfill: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self._stopping = False
         self._heartbeat = orjson.dumps({"k": "hb", "i": instance_id}).decode()
 
     async def start(self, *, wait: float = 5.0) -> None:
@@ -68,10 +70,11 @@ class EventBus:
             log.warning("broker %s not reachable yet; retrying in the background", self.url)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        # The flag too: a cancellation that lands in redis-py or broadcaster code may come
+        # out as a connection error, which the supervisor would answer with a reconnect.
+        self._stopping = True
+        await cancel_and_wait(self._backfill)
+        await cancel_and_wait(self._task)
         self.connected.clear()
 
     async def publish(self, message: str) -> None:
@@ -82,7 +85,7 @@ class EventBus:
 
     async def _supervise(self) -> None:
         attempt = 0
-        while True:
+        while not self._stopping:
             started = time.monotonic()
             try:
                 await self._run_once()
@@ -111,7 +114,8 @@ class EventBus:
         finally:
             self._broadcast = None
             self.connected.clear()
-            with contextlib.suppress(BaseException):
+            # Not BaseException: a cancellation here (shutdown) must end the supervisor.
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(broadcast.disconnect(), timeout=2)
 
     async def _send_heartbeats(self, broadcast: Broadcast) -> None:

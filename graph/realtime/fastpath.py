@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from graphql import (
     GraphQLError,
+    located_error,
 )
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -25,6 +26,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graph.auth import Principal
 from graph.context import Context, Services
 from graph.errors import TaskliveError
+from graph.extensions import classify_error
 from graph.jsontext import dumps
 from graph.realtime.groups import FastMember, SubscriptionGroup, error_payload
 from graph.realtime.plans import Plan, Planner
@@ -69,13 +71,10 @@ class FastPath:
         """Run one subscription to its end (or until its task is cancelled)."""
         from graph.resolvers.subscriptions import authorise, locate
 
-        coerced = get_variable_values(
-            self.schema, plan.operation.variable_definitions or [], variables or {}
-        )
-        if isinstance(coerced, list):
-            await self._finish(send_message, op_id, coerced)
+        args = self._arguments(plan, variables)
+        if isinstance(args, list):
+            await _refuse(send_message, op_id, args)
             return
-        args = get_argument_values(plan.field_def, plan.field_node, coerced)
         try:
             located = await locate(context, plan.field_name, args)
         except TaskliveError as error:
@@ -140,6 +139,22 @@ class FastPath:
                 await member.done
         finally:
             group.remove(member)
+
+    def _arguments(
+        self, plan: Plan, variables: dict[str, Any] | None
+    ) -> dict[str, Any] | list[GraphQLError]:
+        """The live field's arguments, or the errors Strawberry's path reports for them."""
+        coerced = get_variable_values(
+            self.schema, plan.operation.variable_definitions or [], variables or {}
+        )
+        if isinstance(coerced, list):
+            return [classify_error(error, plan.document) for error in coerced]
+        try:
+            return get_argument_values(plan.field_def, plan.field_node, coerced)
+        except GraphQLError as error:
+            # An explicit null (in a variable with a default) for a non-null argument.
+            key = (plan.field_node.alias or plan.field_node.name).value
+            return [classify_error(located_error(error, [plan.field_node], [key]), plan.document)]
 
     async def _catch_up(
         self,
@@ -274,6 +289,12 @@ class FastPath:
         with contextlib.suppress(Exception):
             await send_message({"id": op_id, "type": "next", "payload": payload})
             await send_message({"id": op_id, "type": "complete"})
+
+
+async def _refuse(send_message: Any, op_id: str, errors: list[GraphQLError]) -> None:
+    """An `error` message: the operation never started, and its id is free again."""
+    with contextlib.suppress(Exception):
+        await send_message({"id": op_id, "type": "error", "payload": [e.formatted for e in errors]})
 
 
 def _as_graphql_error(error: TaskliveError) -> GraphQLError:

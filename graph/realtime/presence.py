@@ -21,6 +21,7 @@ import orjson
 from redis import asyncio as aioredis
 
 from graph.errors import TaskliveError
+from graph.realtime.cancellation import cancel_and_wait
 from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.snapshot import InstanceSnapshot
 
@@ -66,15 +67,12 @@ class PresenceBoard:
         self._task = asyncio.create_task(self._run(), name="tasklive-presence")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._redis.delete(self._key), timeout=2)
             with contextlib.suppress(Exception):
-                await self._redis.aclose()
+                await asyncio.wait_for(self._redis.aclose(), timeout=2)
 
     def mark(self, room: str | None = None) -> None:
         """Something changed (in `room`): write the snapshot and tell the watchers soon."""

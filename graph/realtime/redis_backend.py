@@ -17,6 +17,8 @@ from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from redis import asyncio as aioredis
 
+from graph.realtime.cancellation import cancel_and_wait
+
 
 class _ReaderStopped:
     def __init__(self, error: BaseException | None) -> None:
@@ -34,10 +36,7 @@ class RedisPubSubBackend(BroadcastBackend):
         await self._redis.ping()
 
     async def disconnect(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(BaseException):
-                await self._reader
+        await cancel_and_wait(self._reader)
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         with contextlib.suppress(Exception):

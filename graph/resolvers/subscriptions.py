@@ -158,6 +158,7 @@ async def _follow(
                     raise sub.ended
                 last = record.seq
                 if target.wants(record):
+                    ctx.renew_loaders()
                     yield record
             while True:
                 record, _ = await sub.next()
@@ -167,6 +168,7 @@ async def _follow(
                 hub.metrics.delivery_latency.observe(
                     max(0.0, time.time() - record.occurred_at.timestamp())
                 )
+                ctx.renew_loaders()
                 yield record
 
 
