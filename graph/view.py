@@ -185,7 +185,11 @@ class TaskliveGraphQL(GraphQL[Context, None]):
         if (
             isinstance(request_data, GraphQLRequestData)
             and request_data.protocol in STREAM_PROTOCOLS
-            and is_subscription(request_data.query, request_data.operation_name)
+            and is_subscription(
+                request_data.query,
+                request_data.operation_name,
+                max_tokens=self.services.settings.max_tokens,
+            )
         ):
             self.limits.admit_stream(
                 request.scope,

@@ -291,8 +291,3 @@ class RoomWatchers:
             watched.watchers.discard(watcher)
             if not watched.watchers and self._rooms.get(room) is watched:
                 del self._rooms[room]
-            mine = self._members.get((project_id, user_id))
-            if mine is not None:
-                mine.discard(watcher)
-                if not mine:
-                    del self._members[(project_id, user_id)]

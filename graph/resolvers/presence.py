@@ -9,11 +9,10 @@ import strawberry
 
 from db.models import User as UserModel
 from db.repositories import tasks as task_repo
-from db.session import Database
 from graph.context import Info
 from graph.cursors import parse_uuid
 from graph.errors import BadUserInput, NotFound, TaskliveError
-from graph.loaders import Loaders
+from graph.loaders import Loaders, ReadSession
 from graph.permissions import require_read
 from graph.schema.stats import ViewersChangedEvent
 from graph.schema.user import User
@@ -42,9 +41,9 @@ async def users_in_task(info: Info, task_id: strawberry.ID) -> list[User]:
     return await viewers_of_room(info, f"task:{tid}")
 
 
-async def _user_rows(db: Database, user_ids: Sequence[str]) -> list[UserModel | None]:
+async def _user_rows(read: ReadSession, user_ids: Sequence[str]) -> list[UserModel | None]:
     """The rows of `user_ids`, in order, read now (not from a socket-long loader's cache)."""
-    return await Loaders(db).user.load_many(user_ids)
+    return await Loaders(read).user.load_many(user_ids)
 
 
 async def viewers_changed(
@@ -79,7 +78,7 @@ async def viewers_changed(
             await require_read(ctx, pid, hidden=hidden, fresh=True)
             while True:
                 view = await watcher.next()
-                rows = await view.payload(partial(_user_rows, ctx.db))
+                rows = await view.payload(partial(_user_rows, ctx.db.read))
                 yield ViewersChangedEvent(
                     room=room,
                     viewers=[
