@@ -42,9 +42,10 @@ class _Expiring(Generic[K, V]):
         self._size = size
         self._items: OrderedDict[K, tuple[float, int, V]] = OrderedDict()
 
-    def get(self, key: K) -> V | object:
+    def get(self, key: K, *, since: int = 0) -> V | object:
+        """The value, if it is live and was read at log position `since` or later."""
         item = self._items.get(key)
-        if item is None or item[0] < time.monotonic():
+        if item is None or item[0] < time.monotonic() or item[1] < since:
             return _MISSING
         return item[2]
 
@@ -82,8 +83,15 @@ class AccessCache:
         # Per task: (project, whose seq is stored); None for a task that does not exist.
         self._tasks: _Expiring[str, str | None] = _Expiring(ttl=ttl, size=size)
 
-    async def role(self, user_id: str, project_id: str) -> ProjectRole | None:
-        cached = self._roles.get((user_id, project_id))
+    async def role(self, user_id: str, project_id: str, *, since: int = 0) -> ProjectRole | None:
+        """The role; from the cache only if read at log position `since` or later.
+
+        A guarded subscription (RealtimeHub.guarded) passes the last position this instance
+        has delivered for the project: a removal up to it dropped the entry when delivered,
+        one after it is yet to be delivered and ends the subscription then, so an entry read
+        at or after it is as good as a new read.
+        """
+        cached = self._roles.get((user_id, project_id), since=since)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
         return await self.fresh_role(user_id, project_id)
