@@ -66,11 +66,12 @@ class _Expiring(Generic[K, V]):
         now = time.monotonic()
         return [(key, item[1]) for key, item in self._items.items() if item[0] >= now]
 
-    def advance(self, key: K, seq: int) -> None:
-        """The log shows nothing that changes `key` up to `seq`."""
+    def advance(self, key: K, *, examined: tuple[int, int]) -> None:
+        """The log from `examined[0]` to `examined[1]` shows nothing that changes `key`."""
         item = self._items.get(key)
-        if item is not None and item[1] < seq:
-            self._items[key] = (item[0], seq, item[2])
+        # An entry read before the examined range (a slow read put meanwhile) stays as it is.
+        if item is not None and examined[0] <= item[1] < examined[1]:
+            self._items[key] = (item[0], examined[1], item[2])
 
     def clear(self) -> None:
         self._items.clear()
@@ -155,13 +156,15 @@ class AccessCache:
                 rows = await event_repo.get_access_changes(session, after=moved)
             for row in rows:
                 self.forget(EventRecord.from_model(row))
-            self._advance(seqs)
+            self._advance({p: (oldest[p], seq) for p, seq in seqs.items()})
 
-    def _advance(self, seqs: dict[str, int]) -> None:
+    def _advance(self, examined: dict[str, tuple[int, int]]) -> None:
+        """Entries that the examined ranges of their projects' logs leave valid: now as of
+        the end of those ranges, so that the next check reads from there."""
         for (user_id, project_id), _ in self._roles.seqs():
-            if project_id in seqs:
-                self._roles.advance((user_id, project_id), seqs[project_id])
+            if project_id in examined:
+                self._roles.advance((user_id, project_id), examined=examined[project_id])
         for task_id, _ in self._tasks.seqs():
             found = self._tasks.get(task_id)
-            if isinstance(found, str) and found in seqs:
-                self._tasks.advance(task_id, seqs[found])
+            if isinstance(found, str) and found in examined:
+                self._tasks.advance(task_id, examined=examined[found])
