@@ -14,19 +14,23 @@ WRITER_ROLES = frozenset({ProjectRole.OWNER, ProjectRole.MEMBER})
 
 
 async def role_in(ctx: Context, project_id: str, *, fresh: bool = False) -> ProjectRole | None:
-    """The caller's role, from the live layer's cache of roles (from the database if `fresh`).
+    """The caller's role, from the live layer's cache of roles.
 
     The cache forgets a role when the project's log shows a membership change, heard from
     the broker at once or found in the log by the periodic check, so a cached role is at
     most one check interval stale; it saves a database round trip on nearly every request.
-    Subscriptions read it `fresh`, after they are registered where a removal finds them.
+    `fresh` is for guarded subscriptions: a role no older than what this instance has
+    delivered of the project's log, else read from the database.
     """
     if ctx.principal is None:
         return None
-    access = ctx.services.realtime.access
-    if fresh:
-        return await access.fresh_role(ctx.principal.user_id, project_id)
-    return await access.role(ctx.principal.user_id, project_id)
+    realtime = ctx.services.realtime
+    if not fresh:
+        return await realtime.access.role(ctx.principal.user_id, project_id)
+    delivered = realtime.sequencer.delivered(project_id)
+    if delivered is None:  # not followed here: only the database knows
+        return await realtime.access.fresh_role(ctx.principal.user_id, project_id)
+    return await realtime.access.role(ctx.principal.user_id, project_id, since=delivered)
 
 
 async def require_read(

@@ -42,9 +42,10 @@ class _Expiring(Generic[K, V]):
         self._size = size
         self._items: OrderedDict[K, tuple[float, int, V]] = OrderedDict()
 
-    def get(self, key: K) -> V | object:
+    def get(self, key: K, *, since: int = 0) -> V | object:
+        """The value, if it is live and was read at log position `since` or later."""
         item = self._items.get(key)
-        if item is None or item[0] < time.monotonic():
+        if item is None or item[0] < time.monotonic() or item[1] < since:
             return _MISSING
         return item[2]
 
@@ -65,11 +66,12 @@ class _Expiring(Generic[K, V]):
         now = time.monotonic()
         return [(key, item[1]) for key, item in self._items.items() if item[0] >= now]
 
-    def advance(self, key: K, seq: int) -> None:
-        """The log shows nothing that changes `key` up to `seq`."""
+    def advance(self, key: K, *, examined: tuple[int, int]) -> None:
+        """The log from `examined[0]` to `examined[1]` shows nothing that changes `key`."""
         item = self._items.get(key)
-        if item is not None and item[1] < seq:
-            self._items[key] = (item[0], seq, item[2])
+        # An entry read before the examined range (a slow read put meanwhile) stays as it is.
+        if item is not None and examined[0] <= item[1] < examined[1]:
+            self._items[key] = (item[0], examined[1], item[2])
 
     def clear(self) -> None:
         self._items.clear()
@@ -82,8 +84,15 @@ class AccessCache:
         # Per task: (project, whose seq is stored); None for a task that does not exist.
         self._tasks: _Expiring[str, str | None] = _Expiring(ttl=ttl, size=size)
 
-    async def role(self, user_id: str, project_id: str) -> ProjectRole | None:
-        cached = self._roles.get((user_id, project_id))
+    async def role(self, user_id: str, project_id: str, *, since: int = 0) -> ProjectRole | None:
+        """The role; from the cache only if read at log position `since` or later.
+
+        A guarded subscription (RealtimeHub.guarded) passes the last position this instance
+        has delivered for the project: a removal up to it dropped the entry when delivered,
+        one after it is yet to be delivered and ends the subscription then, so an entry read
+        at or after it is as good as a new read.
+        """
+        cached = self._roles.get((user_id, project_id), since=since)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
         return await self.fresh_role(user_id, project_id)
@@ -147,13 +156,15 @@ class AccessCache:
                 rows = await event_repo.get_access_changes(session, after=moved)
             for row in rows:
                 self.forget(EventRecord.from_model(row))
-            self._advance(seqs)
+            self._advance({p: (oldest[p], seq) for p, seq in seqs.items()})
 
-    def _advance(self, seqs: dict[str, int]) -> None:
+    def _advance(self, examined: dict[str, tuple[int, int]]) -> None:
+        """Entries that the examined ranges of their projects' logs leave valid: now as of
+        the end of those ranges, so that the next check reads from there."""
         for (user_id, project_id), _ in self._roles.seqs():
-            if project_id in seqs:
-                self._roles.advance((user_id, project_id), seqs[project_id])
+            if project_id in examined:
+                self._roles.advance((user_id, project_id), examined=examined[project_id])
         for task_id, _ in self._tasks.seqs():
             found = self._tasks.get(task_id)
-            if isinstance(found, str) and found in seqs:
-                self._tasks.advance(task_id, seqs[found])
+            if isinstance(found, str) and found in examined:
+                self._tasks.advance(task_id, examined=examined[found])

@@ -85,6 +85,10 @@ class ProjectSequencer:
         future.set_result(baseline)
         return baseline
 
+    def delivered(self, project_id: str) -> int | None:
+        """The last sequence number delivered for a followed project (None if not followed)."""
+        return self._last.get(project_id)
+
     def untrack(self, project_id: str) -> None:
         refs = self._refs.get(project_id, 0) - 1
         if refs > 0:

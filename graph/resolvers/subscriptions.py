@@ -92,10 +92,12 @@ async def locate(ctx: Context, operation: str, args: dict[str, Any]) -> LiveTarg
 
 
 async def authorise(ctx: Context, target: LiveTarget) -> LiveTarget:
-    """Allow the caller in, reading the role from the database, and check its cursor.
+    """Allow the caller in and check its cursor.
 
-    Called once the subscription is `guarded` (see RealtimeHub.guarded): a removal that
-    this read does not see reaches the subscription as an event and ends it.
+    Called once the subscription is `guarded` (see RealtimeHub.guarded), with a role read
+    from the database or cached no earlier than what this instance has delivered of the
+    project's log: a removal that this role does not show reaches the subscription later,
+    as an event, and ends it.
     """
     hidden = NotFound("task not found", field="taskId") if target.task_id else None
     await require_read(ctx, target.project_id, hidden=hidden, fresh=True)

@@ -92,3 +92,15 @@ async def test_an_event_heard_drops_only_entries_read_before_it(db: Database) ->
     assert await cache.role("bob", project_id) is ProjectRole.MEMBER  # seq 1 read saw seq 1
     cache.forget(_membership(project_id, seq=2, type=EventType.ROLE_CHANGED))
     assert await cache.role("bob", project_id) is ProjectRole.VIEWER
+
+
+async def test_a_guarded_read_takes_no_entry_older_than_what_was_delivered(db: Database) -> None:
+    project_id, _ = await _world(db)
+    cache = AccessCache(db)
+    assert await cache.role("bob", project_id) is ProjectRole.MEMBER  # read at seq 1
+    async with db.write() as session:  # changed behind the cache's back, at seq 1 still
+        await project_repo.set_member(
+            session, project_id=project_id, user_id="bob", role=ProjectRole.VIEWER
+        )
+    assert await cache.role("bob", project_id, since=1) is ProjectRole.MEMBER
+    assert await cache.role("bob", project_id, since=2) is ProjectRole.VIEWER  # read again

@@ -137,11 +137,11 @@ def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
         assert "127.0.0.1" in line and "hunter2" not in line
 
 
-async def _upgrade_to(database_url: str, revision: str) -> None:
+async def _move_to(database_url: str, revision: str, *, down: bool = False) -> None:
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        alembic_command.upgrade(config, revision)
+        (alembic_command.downgrade if down else alembic_command.upgrade)(config, revision)
 
     db = Database.from_url(database_url)
     try:
@@ -225,7 +225,7 @@ async def _log_after_upgrade(database_url: str) -> tuple[list[TaskEvent], list[T
 def test_upgrade_keeps_the_events_of_an_existing_database(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
-    asyncio.run(_upgrade_to(fresh_database_url, "0001"))
+    asyncio.run(_move_to(fresh_database_url, "0001"))
     asyncio.run(_seed_events_at_0001(fresh_database_url))
     migrate(fresh_database_url, tmp_path)
     assert inspect_database(fresh_database_url)[0].up_to_date
@@ -239,3 +239,17 @@ def test_upgrade_keeps_the_events_of_an_existing_database(
         (2, EventType.UPDATED, TASK, None, None),
         (3, EventType.MEMBER_REMOVED, None, "pim", None),
     ]
+
+    # And back: the membership changes go, the task events stay.
+    asyncio.run(_move_to(fresh_database_url, "0001", down=True))
+    assert asyncio.run(_event_types(fresh_database_url)) == ["CREATED", "UPDATED"]
+
+
+async def _event_types(database_url: str) -> list[str]:
+    db = Database.from_url(database_url)
+    try:
+        async with db.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT type FROM task_events ORDER BY seq"))
+            return [str(row[0]) for row in rows]
+    finally:
+        await db.dispose()
