@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.client import GraphQLClient, World, token
 from tests.support.cluster import Cluster, running_cluster
+from tests.support.polling import eventually
 from tests.support.ws import GraphQLWS, connect
 
 EVENTS = (
@@ -40,16 +41,6 @@ async def stats(client: GraphQLClient) -> dict[str, Any]:
     data = await client.data(STATS, token=ADMIN)
     result: dict[str, Any] = data["realtimeStats"]
     return result
-
-
-async def eventually(check: Any, *, timeout: float = 20.0) -> Any:
-    """Poll an async predicate until it returns something truthy, within `timeout`."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.1)
 
 
 async def collect(ws: GraphQLWS, op: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:

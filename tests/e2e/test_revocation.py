@@ -19,6 +19,7 @@ from db.session import Database
 from graph.cursors import decode_event_cursor
 from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.cluster import GAP_CHECK_SECONDS, Cluster, running_cluster
+from tests.support.polling import eventually
 from tests.support.servers import (
     ServerProcess,
     make_server,
@@ -63,15 +64,6 @@ async def outcome(ws: GraphQLWS, op: str, timeout: float = 10.0) -> str:
 def code(body: dict[str, Any]) -> str | None:
     errors = body.get("errors")
     return str(errors[0]["extensions"]["code"]) if errors else None
-
-
-async def eventually(check: Any, *, timeout: float = 20.0) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.05)
 
 
 # -- a removal made on an instance cut off from Redis
