@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import statistics
 import time
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
@@ -37,7 +38,10 @@ NESTED = (
     "project { tasks(first: %s) { totalCount edges { node { id } } } } } } } } } }"
 )
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-HEALTHZ_BUDGET = 0.1
+# The old limiters held the event loop for 6 s (21 fragments) to minutes (30): every probe
+# must stay far below that, and a typical one under 100 ms, even on a loaded 2-core CI box.
+HEALTHZ_BUDGET = 0.5
+HEALTHZ_TYPICAL = 0.1
 
 
 def aliases(count: int) -> str:
@@ -241,6 +245,11 @@ async def probe_healthz_while(server: ServerProcess, work: Awaitable[Any]) -> li
     return latencies
 
 
+def assert_responsive(latencies: list[float]) -> None:
+    assert max(latencies) < HEALTHZ_BUDGET, latencies
+    assert statistics.median(latencies) < HEALTHZ_TYPICAL, latencies
+
+
 @pytest.mark.parametrize("levels", [21, 30])
 async def test_a_fragment_bomb_over_http_is_refused_at_once(
     server: ServerProcess, levels: int
@@ -259,7 +268,7 @@ async def test_a_fragment_bomb_over_http_is_refused_at_once(
                     too_complex(reply.json(), "cost")
 
     latencies = await asyncio.wait_for(probe_healthz_while(server, bombs()), 60)
-    assert max(latencies) < HEALTHZ_BUDGET, latencies
+    assert_responsive(latencies)
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
@@ -289,7 +298,7 @@ async def test_a_fragment_bomb_over_websockets_is_refused_at_once(
             await world.wait_for_viewers(task["id"])
 
     latencies = await asyncio.wait_for(probe_healthz_while(server, bombs()), 60)
-    assert max(latencies) < HEALTHZ_BUDGET, latencies
+    assert_responsive(latencies)
 
 
 @pytest.mark.parametrize(
@@ -316,7 +325,7 @@ async def test_a_fragment_bomb_over_http_streams_is_refused_at_once(
                 )
 
     latencies = await asyncio.wait_for(probe_healthz_while(server, bombs()), 60)
-    assert max(latencies) < HEALTHZ_BUDGET, latencies
+    assert_responsive(latencies)
 
 
 async def test_fragment_heavy_documents_within_the_limits_still_run(
