@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import inspect
 from collections.abc import Callable
 from importlib.metadata import version
@@ -19,7 +20,19 @@ import pytest
 
 
 def broken(dist: str, problem: str, user: str) -> NoReturn:
-    pytest.fail(f"{dist} {version(dist)}: {problem}; {user} relies on it", pytrace=False)
+    pytest.fail(f"{dist} {version(dist)}: {problem}; relied on by {user}", pytrace=False)
+
+
+def internal(dist: str, path: str, user: str) -> Any:
+    """`module:attribute`, imported; a module or name that moved fails naming the package."""
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        broken(dist, f"the module {module_name} is gone", user)
+    if not hasattr(module, attribute):
+        broken(dist, f"{module_name}.{attribute} is gone", user)
+    return getattr(module, attribute)
 
 
 def require(condition: object, dist: str, problem: str, user: str) -> None:
@@ -79,18 +92,23 @@ def require_method(
     require_parameters(method, ["self", *names], dist, what, user)
 
 
-def assigned_in_init(cls: type) -> str:
-    """The source of `cls.__init__`, to see which attributes it sets."""
-    return inspect.getsource(cls.__init__)  # type: ignore[misc]
+def require_source(
+    func: Callable[..., Any], fragments: list[str], dist: str, problem: str, user: str
+) -> None:
+    """`func`'s source still holds `fragments`: for behaviour we build on that only its
+    code shows (a close code it sends, a step our override repeats)."""
+    source = inspect.getsource(func)
+    missing = [fragment for fragment in fragments if fragment not in source]
+    require(not missing, dist, f"{problem} (no {', '.join(map(repr, missing))})", user)
 
 
 def require_init_sets(cls: type, names: list[str], dist: str, user: str) -> None:
-    source = assigned_in_init(cls)
-    missing = [name for name in names if f"self.{name}" not in source]
-    require(
-        not missing,
+    """`cls.__init__` still sets the attributes `names` (on `self`) that we read or write."""
+    require_source(
+        cls.__init__,  # type: ignore[misc]
+        [f"self.{name}" for name in names],
         dist,
-        f"{cls.__name__}.__init__ no longer sets {', '.join(missing)}",
+        f"{cls.__name__}.__init__ no longer sets an attribute we use",
         user,
     )
 
@@ -105,9 +123,14 @@ SUBSCRIPTION_SDL = """
 """
 
 
+def executor_class() -> Any:
+    return internal("graphql-core", "graphql.execution.executor:Executor", f"{LEAKFIX}, {GROUPS}")
+
+
 def graphql_executor(document: str = "subscription($n: String!) { greeting(name: $n) }") -> Any:
     from graphql import build_schema, parse
-    from graphql.execution.executor import Executor
+
+    Executor = executor_class()
 
     built = Executor.build(
         build_schema(SUBSCRIPTION_SDL),
@@ -122,20 +145,17 @@ def graphql_executor(document: str = "subscription($n: String!) { greeting(name:
 
 
 def test_graphql_core_executor_module() -> None:
-    try:
-        from graphql.execution import executor as executor_module
-    except ImportError:
-        broken("graphql-core", "graphql.execution.executor is gone", f"{LEAKFIX}, {GROUPS}")
+    executor = executor_class()
     require(
-        inspect.isclass(getattr(executor_module, "Executor", None)),
+        inspect.isclass(executor),
         "graphql-core",
-        "graphql.execution.executor.Executor is gone",
+        "graphql.execution.executor.Executor is no longer a class",
         f"{LEAKFIX}, {GROUPS}",
     )
 
 
 def test_graphql_core_executor_build() -> None:
-    from graphql.execution.executor import Executor
+    Executor = executor_class()
 
     require_keywords(
         Executor.build,
@@ -160,7 +180,7 @@ def test_graphql_core_executor_build() -> None:
 
 
 def test_graphql_core_build_per_event_executor() -> None:
-    from graphql.execution.executor import Executor
+    Executor = executor_class()
 
     require_method(
         Executor, "build_per_event_executor", ["payload"], "graphql-core", LEAKFIX, is_async=False
@@ -221,7 +241,13 @@ def test_graphql_core_execute_subscription_event() -> None:
 
 def test_graphql_core_variable_and_argument_values() -> None:
     from graphql import OperationDefinitionNode, build_schema, parse
-    from graphql.execution.values import get_argument_values, get_variable_values
+
+    get_argument_values = internal(
+        "graphql-core", "graphql.execution.values:get_argument_values", "graph/realtime/fastpath.py"
+    )
+    get_variable_values = internal(
+        "graphql-core", "graphql.execution.values:get_variable_values", "graph/realtime/fastpath.py"
+    )
 
     user = "graph/realtime/fastpath.py"
     schema = build_schema(SUBSCRIPTION_SDL)
@@ -245,7 +271,7 @@ def test_graphql_core_variable_and_argument_values() -> None:
     subscription = schema.subscription_type
     assert subscription is not None
     field_node = operation.selection_set.selections[0]
-    arguments = get_argument_values(subscription.fields["greeting"], field_node, coerced)  # type: ignore[arg-type]
+    arguments = get_argument_values(subscription.fields["greeting"], field_node, coerced)
     require(
         arguments == {"name": "x"},
         "graphql-core",
@@ -275,6 +301,15 @@ def test_graphql_core_token_limit_message() -> None:
 TRANSPORT = "graph/ws_transport.py"
 
 
+def transport_handler() -> Any:
+    return internal(
+        "strawberry-graphql",
+        "strawberry.subscriptions.protocols.graphql_transport_ws.handlers:"
+        "BaseGraphQLTransportWSHandler",
+        TRANSPORT,
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "names"),
     [
@@ -287,9 +322,7 @@ TRANSPORT = "graph/ws_transport.py"
     ],
 )
 def test_strawberry_transport_ws_handler_method(name: str, names: list[str]) -> None:
-    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-        BaseGraphQLTransportWSHandler,
-    )
+    BaseGraphQLTransportWSHandler = transport_handler()
 
     require_method(
         BaseGraphQLTransportWSHandler, name, names, "strawberry-graphql", TRANSPORT, is_async=True
@@ -297,9 +330,7 @@ def test_strawberry_transport_ws_handler_method(name: str, names: list[str]) -> 
 
 
 def test_strawberry_transport_ws_handler_attributes() -> None:
-    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-        BaseGraphQLTransportWSHandler,
-    )
+    BaseGraphQLTransportWSHandler = transport_handler()
 
     require_init_sets(
         BaseGraphQLTransportWSHandler,
@@ -318,13 +349,11 @@ def test_strawberry_transport_ws_handler_attributes() -> None:
 def test_strawberry_transport_ws_limit_check_order() -> None:
     """Our handle_subscribe counts `operations` only for an id the base class would not
     refuse with 4409 itself: it must still check a reused id against `self.operations`."""
-    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-        BaseGraphQLTransportWSHandler,
-    )
+    BaseGraphQLTransportWSHandler = transport_handler()
 
-    source = inspect.getsource(BaseGraphQLTransportWSHandler.handle_subscribe)
-    require(
-        "in self.operations" in source and "4409" in source,
+    require_source(
+        BaseGraphQLTransportWSHandler.handle_subscribe,
+        ["in self.operations", "4409"],
         "strawberry-graphql",
         "BaseGraphQLTransportWSHandler.handle_subscribe no longer closes a reused id "
         "(found in self.operations) with 4409",
@@ -332,8 +361,39 @@ def test_strawberry_transport_ws_limit_check_order() -> None:
     )
 
 
+def test_strawberry_transport_ws_connection_init() -> None:
+    """The base class hands the `connection_init` payload to our Context (which has a
+    `connection_params` attribute) and closes with 4403 on ConnectionRejectionError."""
+    BaseGraphQLTransportWSHandler = transport_handler()
+
+    require_source(
+        BaseGraphQLTransportWSHandler.handle_connection_init,
+        ["self.context.connection_params = payload", "ConnectionRejectionError", "4403"],
+        "strawberry-graphql",
+        "BaseGraphQLTransportWSHandler.handle_connection_init no longer sets "
+        "context.connection_params and closes a rejected connection with 4403",
+        f"graph/view.py (on_ws_connect), {TRANSPORT}",
+    )
+
+
+def test_strawberry_transport_ws_invalid_message_closes_4400() -> None:
+    BaseGraphQLTransportWSHandler = transport_handler()
+
+    require_source(
+        BaseGraphQLTransportWSHandler.handle_invalid_message,
+        ["4400"],
+        "strawberry-graphql",
+        "BaseGraphQLTransportWSHandler.handle_invalid_message no longer closes with 4400",
+        TRANSPORT,
+    )
+
+
 def test_strawberry_transport_ws_operation() -> None:
-    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
+    Operation = internal(
+        "strawberry-graphql",
+        "strawberry.subscriptions.protocols.graphql_transport_ws.handlers:Operation",
+        TRANSPORT,
+    )
 
     require_init_sets(
         Operation, ["id", "query", "variables", "operation_name"], "strawberry-graphql", TRANSPORT
@@ -366,6 +426,14 @@ def test_strawberry_websocket_adapter_close() -> None:
 LEGACY = "graph/ws_legacy.py"
 
 
+def legacy_handler() -> Any:
+    return internal(
+        "strawberry-graphql",
+        "strawberry.subscriptions.protocols.graphql_ws.handlers:BaseGraphQLWSHandler",
+        LEGACY,
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "names"),
     [
@@ -380,13 +448,13 @@ LEGACY = "graph/ws_legacy.py"
     ],
 )
 def test_strawberry_graphql_ws_handler_method(name: str, names: list[str]) -> None:
-    from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+    BaseGraphQLWSHandler = legacy_handler()
 
     require_method(BaseGraphQLWSHandler, name, names, "strawberry-graphql", LEGACY, is_async=True)
 
 
 def test_strawberry_graphql_ws_handler_attributes() -> None:
-    from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+    BaseGraphQLWSHandler = legacy_handler()
 
     require_init_sets(
         BaseGraphQLWSHandler,
@@ -408,21 +476,31 @@ def test_strawberry_graphql_ws_handler_attributes() -> None:
 def test_strawberry_graphql_ws_handle_loop() -> None:
     """Our `handle` replaces the base class's read loop: it must still be that loop (read
     JSON, dispatch, then cancel the keep-alive and clean up), or ours skips a new step."""
-    from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+    BaseGraphQLWSHandler = legacy_handler()
 
-    source = inspect.getsource(BaseGraphQLWSHandler.handle)
-    steps = [
-        "self.websocket.iter_json(",
-        "self.handle_message(",
-        "self.keep_alive_task",
-        "self.cleanup()",
-    ]
-    missing = [step for step in steps if step not in source]
-    require(
-        not missing,
+    require_source(
+        BaseGraphQLWSHandler.handle,
+        [
+            "self.websocket.iter_json(",
+            "self.handle_message(",
+            "self.keep_alive_task",
+            "self.cleanup()",
+        ],
         "strawberry-graphql",
-        f"BaseGraphQLWSHandler.handle changed (no longer uses {', '.join(missing)}); "
-        "our _read_messages re-implements it",
+        "BaseGraphQLWSHandler.handle changed; our _read_messages re-implements it",
+        LEGACY,
+    )
+
+
+def test_strawberry_graphql_ws_start_before_ack_closes_4401() -> None:
+    BaseGraphQLWSHandler = legacy_handler()
+
+    require_source(
+        BaseGraphQLWSHandler.handle_start,
+        ["self.connection_acknowledged", "4401"],
+        "strawberry-graphql",
+        "BaseGraphQLWSHandler.handle_start no longer closes a `start` before the "
+        "acknowledged connection_init with 4401",
         LEGACY,
     )
 
@@ -533,12 +611,14 @@ def test_strawberry_view_connection_init_wait_timeout() -> None:
 def test_strawberry_execute_single_wraps_invalid_operation_type() -> None:
     """A mutation over GET: our view turns the HTTPException whose cause is an
     InvalidOperationTypeError into a 405."""
-    from strawberry.http.async_base_view import AsyncBaseHTTPView
+    AsyncBaseHTTPView = internal(
+        "strawberry-graphql", "strawberry.http.async_base_view:AsyncBaseHTTPView", VIEW
+    )
     from strawberry.schema.exceptions import InvalidOperationTypeError
 
-    source = inspect.getsource(AsyncBaseHTTPView.execute_single)
-    require(
-        InvalidOperationTypeError.__name__ in source and "HTTPException(" in source,
+    require_source(
+        AsyncBaseHTTPView.execute_single,
+        [f"except {InvalidOperationTypeError.__name__}", "raise HTTPException("],
         "strawberry-graphql",
         "execute_single no longer raises HTTPException from InvalidOperationTypeError",
         VIEW,
@@ -594,7 +674,14 @@ def test_strawberry_schema_graphql_core_schema() -> None:
 
 
 def test_strawberry_stream_transports() -> None:
-    from strawberry.http.streaming import MultipartSubscriptionTransport, SSETransport
+    MultipartSubscriptionTransport = internal(
+        "strawberry-graphql",
+        "strawberry.http.streaming:MultipartSubscriptionTransport",
+        "graph/http_streams.py",
+    )
+    SSETransport = internal(
+        "strawberry-graphql", "strawberry.http.streaming:SSETransport", "graph/http_streams.py"
+    )
 
     user = "graph/http_streams.py"
     sse = SSETransport()
@@ -622,7 +709,9 @@ EXTENSIONS = "graph/extensions.py"
 
 
 def test_strawberry_execution_context_fields() -> None:
-    from strawberry.types.execution import ExecutionContext
+    ExecutionContext = internal(
+        "strawberry-graphql", "strawberry.types.execution:ExecutionContext", EXTENSIONS
+    )
 
     fields = {field.name for field in dataclasses.fields(ExecutionContext)}
     missing = {
@@ -642,7 +731,9 @@ def test_strawberry_execution_context_fields() -> None:
 
 
 def test_strawberry_parse_options_max_tokens() -> None:
-    from strawberry.types.execution import ParseOptions
+    ParseOptions = internal(
+        "strawberry-graphql", "strawberry.types.execution:ParseOptions", EXTENSIONS
+    )
 
     require(
         "max_tokens" in ParseOptions.__annotations__,
@@ -660,8 +751,6 @@ def test_strawberry_parse_options_max_tokens() -> None:
     ],
 )
 def test_strawberry_cache_extension(module: str, name: str, hook: str) -> None:
-    import importlib
-
     cls = getattr(importlib.import_module(module), name)
     require_keywords(cls, ["maxsize"], "strawberry-graphql", f"{name}()", EXTENSIONS)
     method = getattr(cls, hook, None)
@@ -678,13 +767,22 @@ def test_strawberry_cache_extension(module: str, name: str, hook: str) -> None:
 UVICORN_WS = "graph/ws_uvicorn.py, graph/realtime/frames.py"
 
 
+def sansio_protocol() -> Any:
+    return internal(
+        "uvicorn",
+        "uvicorn.protocols.websockets.websockets_sansio_impl:WebSocketsSansIOProtocol",
+        UVICORN_WS,
+    )
+
+
 async def _noop_app(scope: Any, receive: Any, send: Any) -> None:
     return None
 
 
 def uvicorn_protocol() -> Any:
     from uvicorn.config import Config
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    WebSocketsSansIOProtocol = sansio_protocol()
     from uvicorn.server import ServerState
 
     config = Config(app=_noop_app, ws="websockets-sansio", ws_per_message_deflate=False)
@@ -742,7 +840,7 @@ async def test_uvicorn_sansio_protocol_conn() -> None:
 
 def test_uvicorn_sansio_handle_ping() -> None:
     """We replace `handle_ping()`: uvicorn must still call it, without arguments, per ping."""
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    WebSocketsSansIOProtocol = sansio_protocol()
 
     require_method(
         WebSocketsSansIOProtocol,
@@ -752,8 +850,9 @@ def test_uvicorn_sansio_handle_ping() -> None:
         "graph/ws_uvicorn.py",
         is_async=False,
     )
-    require(
-        "self.handle_ping()" in inspect.getsource(WebSocketsSansIOProtocol.handle_events),
+    require_source(
+        WebSocketsSansIOProtocol.handle_events,
+        ["self.handle_ping()"],
         "uvicorn",
         "WebSocketsSansIOProtocol.handle_events no longer calls self.handle_ping()",
         "graph/ws_uvicorn.py",
@@ -763,11 +862,11 @@ def test_uvicorn_sansio_handle_ping() -> None:
 def test_uvicorn_sansio_send_is_bound_method() -> None:
     """The app's `send` must be the protocol's bound method: RawSocket finds the protocol
     (and so the transport) through `send.__self__`."""
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    WebSocketsSansIOProtocol = sansio_protocol()
 
-    require(
-        "self.app(self.scope, self.receive, self.send)"
-        in inspect.getsource(WebSocketsSansIOProtocol.run_asgi),
+    require_source(
+        WebSocketsSansIOProtocol.run_asgi,
+        ["self.app(self.scope, self.receive, self.send)"],
         "uvicorn",
         "WebSocketsSansIOProtocol.run_asgi no longer passes its bound `send` to the app",
         "graph/realtime/frames.py, graph/middleware.py",
@@ -776,7 +875,8 @@ def test_uvicorn_sansio_send_is_bound_method() -> None:
 
 def test_uvicorn_config_takes_protocol_class() -> None:
     from uvicorn.config import Config
-    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    WebSocketsSansIOProtocol = sansio_protocol()
 
     config = Config(app=_noop_app, ws=WebSocketsSansIOProtocol)
     config.load()
@@ -795,8 +895,9 @@ def test_uvicorn_signal_handlers() -> None:
     require_method(
         Server, "handle_exit", ["sig", "frame"], "uvicorn", "graph/shutdown.py", is_async=False
     )
-    require(
-        "signal.signal(" in inspect.getsource(Server.capture_signals),
+    require_source(
+        Server.capture_signals,
+        ["signal.signal(", "self.handle_exit"],
         "uvicorn",
         "Server.capture_signals no longer installs its handlers with signal.signal",
         "graph/shutdown.py",
@@ -818,10 +919,9 @@ BROADCAST_METHODS = {
 
 def test_broadcaster_backend_interface() -> None:
     """Our backend implements exactly these: a new method would be left unimplemented."""
-    try:
-        from broadcaster._backends.base import BroadcastBackend
-    except ImportError:
-        broken("broadcaster", "broadcaster._backends.base.BroadcastBackend is gone", BACKEND)
+    BroadcastBackend = internal(
+        "broadcaster", "broadcaster._backends.base:BroadcastBackend", BACKEND
+    )
     methods = {
         name
         for name, value in vars(BroadcastBackend).items()
@@ -852,7 +952,10 @@ def test_broadcaster_event() -> None:
 async def test_broadcaster_broadcast_with_backend() -> None:
     """Broadcast(backend=...) drives our backend, and a subscriber is read with `get()`."""
     from broadcaster import Broadcast, Event
-    from broadcaster._backends.memory import MemoryBackend
+
+    MemoryBackend = internal(
+        "broadcaster", "broadcaster._backends.memory:MemoryBackend", "graph/realtime/bus.py"
+    )
 
     user = "graph/realtime/bus.py"
     require_keywords(Broadcast, ["backend"], "broadcaster", "Broadcast()", user)
