@@ -17,17 +17,17 @@ from starlette.routing import Route, WebSocketRoute
 
 from db.migrate import schema_state, upgrade
 from db.session import Database
-from graph import shutdown as graceful
-from graph.auth import TokenVerifier
+from graph.auth.tokens import TokenVerifier
 from graph.context import Services
+from graph.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
+from graph.http.view import TaskliveGraphQL
+from graph.http.web import web_routes
 from graph.logs import configure_logging
-from graph.maintenance import run_pruner
-from graph.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
+from graph.ops import shutdown as graceful
+from graph.ops.maintenance import run_pruner
 from graph.realtime.cancellation import finish_within
 from graph.realtime.hub import RealtimeHub
 from graph.settings import Settings, get_settings
-from graph.view import TaskliveGraphQL
-from graph.web import web_routes
 
 log = logging.getLogger(__name__)
 

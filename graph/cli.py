@@ -48,7 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from db.session import Database
     from graph.app import prepare_database
-    from graph.ws_uvicorn import BoundedWebSocketsProtocol
+    from graph.ws.uvicorn_protocol import BoundedWebSocketsProtocol
 
     settings = _settings_or_exit()
     if args.workers > 1 and settings.broadcast_url.startswith("memory://"):
@@ -106,7 +106,7 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    from graph.auth import mint_token, parse_ttl
+    from graph.auth.tokens import mint_token, parse_ttl
 
     settings = _settings_or_exit()
     try:
@@ -121,8 +121,8 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from graph.auth import parse_ttl
-    from graph.demo import create_demo
+    from graph.auth.tokens import parse_ttl
+    from graph.ops.demo import create_demo
 
     settings = _settings_or_exit()
     try:

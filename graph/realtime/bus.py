@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 from broadcaster import Broadcast
 
+from graph.metrics import RealtimeMetrics
+from graph.realtime.backends.redis import RedisPubSubBackend
 from graph.realtime.cancellation import cancel_and_wait
-from graph.realtime.metrics import RealtimeMetrics
-from graph.realtime.redis_backend import RedisPubSubBackend
 
 log = logging.getLogger(__name__)
 

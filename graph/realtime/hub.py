@@ -17,11 +17,11 @@ import orjson
 from db.models import EventType
 from db.session import Database
 from graph.errors import Forbidden
-from graph.realtime import leakfix
+from graph.execution import per_event_executor
+from graph.metrics import RealtimeMetrics
 from graph.realtime.access import AccessCache
 from graph.realtime.bus import EventBus
 from graph.realtime.connections import LiveConnection
-from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.presence import PresenceBoard, RoomWatchers
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription, RoomRegistry, Viewer
@@ -80,7 +80,7 @@ class RealtimeHub:
     # -- lifecycle
 
     async def start(self) -> None:
-        if not leakfix.install():
+        if not per_event_executor.install():
             log.warning("graphql-core has no per-event executor to patch; leak fix not applied")
         self.sequencer.start()
         self.presence.start()

@@ -21,8 +21,8 @@ import orjson
 from redis import asyncio as aioredis
 
 from graph.errors import TaskliveError
+from graph.metrics import RealtimeMetrics
 from graph.realtime.cancellation import cancel_and_wait
-from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.snapshot import InstanceSnapshot
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from db.repositories import events as event_repo
 from db.session import Database
-from graph.realtime.metrics import RealtimeMetrics
+from graph.metrics import RealtimeMetrics
 from graph.realtime.records import EventRecord
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ import strawberry
 
 from db.models import User as UserModel
 from db.repositories import tasks as task_repo
+from graph.auth.permissions import require_read
 from graph.context import Info
-from graph.cursors import parse_uuid
 from graph.errors import BadUserInput, NotFound, TaskliveError
-from graph.loaders import Loaders, ReadSession
-from graph.permissions import require_read
+from graph.resolvers.inputs import parse_uuid
+from graph.resolvers.loaders import Loaders, ReadSession
 from graph.schema.stats import ViewersChangedEvent
 from graph.schema.user import User
 

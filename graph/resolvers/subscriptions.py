@@ -11,12 +11,12 @@ import strawberry
 
 from db.models import EventType
 from db.repositories import events as event_repo
+from graph.auth.permissions import require_read
 from graph.context import Context, Info
-from graph.cursors import parse_uuid
 from graph.errors import NotFound
-from graph.permissions import require_read
 from graph.realtime.records import EventRecord
 from graph.resolvers.events import check_cursor
+from graph.resolvers.inputs import parse_uuid
 from graph.schema.events import (
     TaskCreatedEvent,
     TaskDeletedEvent,

@@ -8,17 +8,17 @@ import strawberry
 
 from db.models import TaskStatus
 from db.repositories import tasks as task_repo
+from graph.auth.permissions import require_read
 from graph.context import Context, Info
-from graph.cursors import (
+from graph.errors import BadUserInput, NotFound
+from graph.resolvers.inputs import (
     check_text,
     decode_task_cursor,
     encode_task_cursor,
     parse_user_id,
     parse_uuid,
 )
-from graph.errors import BadUserInput, NotFound
-from graph.loaders import TaskPageKey
-from graph.permissions import require_read
+from graph.resolvers.loaders import TaskPageKey
 from graph.schema.task import (
     PageInfo,
     Task,

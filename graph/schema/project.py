@@ -10,7 +10,7 @@ from db.models import Project as ProjectModel
 from db.models import ProjectMember as ProjectMemberModel
 from db.models import ProjectRole, TaskStatus
 from graph.context import Info
-from graph.cursors import encode_event_cursor
+from graph.resolvers.inputs import encode_event_cursor
 from graph.schema import enums as _enums  # noqa: F401 - registers the GraphQL enums
 from graph.schema.user import User
 

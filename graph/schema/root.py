@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from graph.ratelimit import RateLimitedMutation
+from graph.execution.ratelimit import RateLimitedMutation
 from graph.resolvers import events as event_resolvers
 from graph.resolvers import presence as presence_resolvers
 from graph.resolvers import projects as project_resolvers
@@ -86,7 +86,7 @@ class TaskliveSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    from graph.extensions import build_extensions
+    from graph.execution.extensions import build_extensions
 
     return TaskliveSchema(
         query=Query,

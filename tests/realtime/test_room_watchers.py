@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from graph.realtime.metrics import RealtimeMetrics
+from graph.metrics import RealtimeMetrics
 from graph.realtime.presence import RoomView, RoomWatcher, RoomWatchers
 from graph.realtime.snapshot import InstanceSnapshot
 

@@ -10,7 +10,7 @@ from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from db.repositories import users as user_repo
 from db.session import Database
-from graph.realtime.metrics import RealtimeMetrics
+from graph.metrics import RealtimeMetrics
 from graph.realtime.records import EventRecord
 from graph.realtime.sequencer import ProjectSequencer
 

@@ -23,15 +23,15 @@ from graphql import (
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values, get_variable_values
 
-from graph.auth import Principal
+from graph.auth.tokens import Principal
 from graph.context import Context, Services
 from graph.errors import TaskliveError
-from graph.extensions import classify_error
-from graph.jsontext import dumps
-from graph.realtime.groups import FastMember, SubscriptionGroup, error_payload
-from graph.realtime.plans import Plan, Planner
+from graph.execution.encoding import dumps
+from graph.execution.extensions import classify_error
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription
+from graph.ws.groups import FastMember, SubscriptionGroup, error_payload
+from graph.ws.plans import Plan, Planner
 
 if TYPE_CHECKING:
     from graph.resolvers.subscriptions import LiveTarget

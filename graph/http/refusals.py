@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from graph.jsontext import dumps
+from graph.execution.encoding import dumps
 
 CODES = {
     400: "BAD_REQUEST",

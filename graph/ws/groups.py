@@ -20,11 +20,11 @@ from graphql.execution import execute_subscription_event
 from graphql.execution.executor import Executor
 
 from graph.errors import NotFound, TaskliveError
-from graph.jsontext import dumps
+from graph.execution.encoding import dumps
 from graph.logs import current_request_id
-from graph.realtime.frames import RawSocket, text_frame
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription, SlowConsumer
+from graph.ws.frames import RawSocket, text_frame
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from graph import query_limits
 from graph.errors import QueryTooComplex, TaskliveError
+from graph.execution import query_limits
 from graph.logs import current_request, current_request_id
 from graph.settings import Settings
 

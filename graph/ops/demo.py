@@ -11,7 +11,7 @@ from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from db.repositories import users as user_repo
 from db.session import Database
-from graph.auth import mint_token
+from graph.auth.tokens import mint_token
 from graph.settings import Settings
 
 DEMO_USERS = (
