@@ -1,4 +1,8 @@
-"""Domain errors; each becomes a GraphQL error carrying `extensions.code`."""
+"""Every domain exception and error code, in one place.
+
+A `TaskliveError` becomes a GraphQL error carrying `extensions.code`; the others end a
+start-up or a broker connection.
+"""
 
 from __future__ import annotations
 
@@ -69,3 +73,8 @@ class LimitExceeded(TaskliveError):
 
     def __init__(self, message: str, *, limit: str, maximum: int) -> None:
         super().__init__(message, limit=limit, maximum=maximum)
+
+
+class SchemaBehind(RuntimeError):
+    """The database's schema is older than this version needs (and is not SQLite, which is
+    migrated in place): the operator must run `tasklive migrate`."""

@@ -42,6 +42,7 @@ from graph.http.streams import STREAM_PROTOCOLS, HttpStream, StreamRefused
 from graph.http.web import graphiql_page
 from graph.logs import current_request
 from graph.realtime.connections import LiveConnection
+from graph.schema.root import build_schema
 from graph.ws.admission import ConnectionLimits
 from graph.ws.fastpath import FastPath
 from graph.ws.frames import RawSocket
@@ -80,8 +81,6 @@ class TaskliveGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = TaskliveWebSocketAdapter
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
-        from graph.schema.root import build_schema
-
         super().__init__(
             build_schema(services.settings),
             subscription_protocols=(

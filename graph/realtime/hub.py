@@ -17,7 +17,6 @@ import orjson
 from db.models import EventType
 from db.session import Database
 from graph.errors import Forbidden
-from graph.execution import per_event_executor
 from graph.metrics import RealtimeMetrics
 from graph.realtime.access import AccessCache
 from graph.realtime.bus import EventBus
@@ -80,8 +79,6 @@ class RealtimeHub:
     # -- lifecycle
 
     async def start(self) -> None:
-        if not per_event_executor.install():
-            log.warning("graphql-core has no per-event executor to patch; leak fix not applied")
         self.sequencer.start()
         self.presence.start()
         await self.bus.start()

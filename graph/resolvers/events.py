@@ -15,7 +15,7 @@ from graph.context import Context, Info
 from graph.errors import CursorExpired
 from graph.realtime.records import EventRecord
 from graph.resolvers.inputs import decode_event_cursor, parse_uuid
-from graph.resolvers.tasks import page_size
+from graph.resolvers.pages import page_size
 from graph.schema.events import TaskEvent, event_from_record
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,10 @@ from graph.auth.permissions import recheck_write, require_write
 from graph.context import Context, Info
 from graph.errors import BadUserInput, Conflict, NotFound, TaskliveError
 from graph.resolvers.events import publish
-from graph.resolvers.inputs import parse_user_id, parse_uuid
-from graph.resolvers.tasks import clean_description, clean_title, task_not_found
-from graph.schema.task import CreateTaskInput, Task, UpdateTaskInput
+from graph.resolvers.inputs import clean_description, clean_title, parse_user_id, parse_uuid
+from graph.resolvers.tasks import task_not_found
+from graph.schema.project import Task
+from graph.schema.task import CreateTaskInput, UpdateTaskInput
 
 
 async def _check_assignee(

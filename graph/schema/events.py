@@ -10,7 +10,7 @@ from db.models import EventType, TaskStatus
 from graph.context import Info
 from graph.realtime.records import EventRecord
 from graph.resolvers.inputs import encode_event_cursor
-from graph.schema.task import Task
+from graph.schema.project import Task
 from graph.schema.user import User
 
 
