@@ -9,12 +9,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from db.models import EventType
-from graph.errors import TaskliveError
+from graph.errors import SlowConsumer, TaskliveError
 from graph.realtime.records import EventRecord
-
-
-class SlowConsumer(TaskliveError):
-    code = "SLOW_CONSUMER"
 
 
 class LiveSubscription:
@@ -70,7 +66,7 @@ class LiveSubscription:
         if self.types is not None and record.type not in self.types:
             return False
         if len(self.queue) >= self.limit:
-            self.end(SlowConsumer("the subscriber fell too far behind; reconnect and resume"))
+            self.end(SlowConsumer())
             if self.on_overflow is not None:
                 self.on_overflow(self)
             return False
