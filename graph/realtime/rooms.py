@@ -13,6 +13,16 @@ from graph.errors import SlowConsumer, TaskliveError
 from graph.realtime.records import EventRecord
 
 
+def task_room(task_id: str) -> str:
+    """The room of one task: its subscribers and its viewers."""
+    return f"task:{task_id}"
+
+
+def project_room(project_id: str) -> str:
+    """The room of one project: every task of it, its subscribers and its viewers."""
+    return f"project:{project_id}"
+
+
 class LiveSubscription:
     """One subscription's place in a room: a bounded queue of events, and its fate."""
 
@@ -141,7 +151,7 @@ class RoomRegistry:
             return 0  # task consumers never see membership changes
         received_at = time.monotonic()
         delivered = 0
-        for room in (f"project:{record.project_id}", f"task:{record.task_id}"):
+        for room in (project_room(record.project_id), task_room(str(record.task_id))):
             for sub in list(self.sinks.get(room, ())):
                 delivered += sub.push(record, received_at)
         return delivered

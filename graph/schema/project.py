@@ -13,6 +13,7 @@ from db.models import ProjectRole, TaskStatus
 from db.models import Task as TaskModel
 from db.repositories.tasks import TaskPage
 from graph.context import Info
+from graph.realtime.rooms import project_room, task_room
 from graph.resolvers.inputs import encode_event_cursor, encode_task_cursor
 from graph.resolvers.pages import load_task_page
 from graph.resolvers.presence import viewers_of_room
@@ -70,7 +71,7 @@ class Project:
 
     @strawberry.field(description="Presence: users subscribed to this project's room right now.")
     async def viewers(self, info: Info) -> list[User]:
-        return await viewers_of_room(info, f"project:{self.id}")
+        return await viewers_of_room(info, project_room(self.id))
 
     @classmethod
     def from_model(cls, model: ProjectModel) -> Project:
@@ -113,7 +114,7 @@ class Task:
 
     @strawberry.field(description="Presence: users subscribed to this task right now.")
     async def viewers(self, info: Info) -> list[User]:
-        return await viewers_of_room(info, f"task:{self.id}")
+        return await viewers_of_room(info, task_room(self.id))
 
     @classmethod
     def from_model(cls, model: TaskModel) -> Task:
