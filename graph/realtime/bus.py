@@ -20,7 +20,7 @@ import orjson
 from broadcaster import Broadcast
 
 from graph.errors import BrokerUnavailable
-from graph.metrics import RealtimeMetrics
+from graph.metrics import ProcessMetrics
 from graph.realtime.backends import broadcast_for
 from graph.realtime.cancellation import cancel_and_wait
 
@@ -37,7 +37,7 @@ class EventBus:
         instance_id: str,
         on_message: Callable[[str], None],
         on_connected: Callable[[], Coroutine[Any, Any, None]],
-        metrics: RealtimeMetrics,
+        metrics: ProcessMetrics,
         heartbeat_interval: float = 1.0,
         heartbeat_timeout: float = 3.0,
         max_backoff: float = 5.0,

@@ -17,7 +17,7 @@ import orjson
 from db.models import EventType
 from db.session import Database
 from graph.errors import Forbidden
-from graph.metrics import RealtimeMetrics
+from graph.metrics import ProcessMetrics
 from graph.realtime.access import AccessCache
 from graph.realtime.bus import EventBus
 from graph.realtime.connections import LiveConnection
@@ -41,7 +41,7 @@ class RealtimeHub:
         self.db = db
         self.instance_id = uuid.uuid4().hex[:12]
         self.started_at = datetime.now(UTC)
-        self.metrics = RealtimeMetrics()
+        self.metrics = ProcessMetrics()
         self.rooms = RoomRegistry()
         self.connections: dict[str, LiveConnection] = {}
         self.user_connections: dict[str, int] = defaultdict(int)
