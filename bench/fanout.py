@@ -40,7 +40,7 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graph.auth import mint_token  # noqa: E402
+from graph.auth.tokens import mint_token  # noqa: E402
 from graph.settings import Settings  # noqa: E402
 
 SECRET = "tasklive-bench-secret-0123456789abcdef"

@@ -36,7 +36,7 @@ from fanout import (
     wait_for_subscribers,
 )
 
-from graph.auth import mint_token
+from graph.auth.tokens import mint_token
 from graph.settings import Settings
 
 QUERY = "query($t: ID!) { task(id: $t) { id title status version assignee { name } } }"

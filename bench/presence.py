@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from fanout import SECRET, Scenario, Servers  # noqa: E402
 
-from graph.auth import mint_token  # noqa: E402
+from graph.auth.tokens import mint_token  # noqa: E402
 from graph.settings import Settings  # noqa: E402
 
 JOIN = "subscription($p: ID!) { taskEvents(projectId: $p) { cursor } }"

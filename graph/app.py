@@ -15,40 +15,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from db.migrate import schema_state, upgrade
 from db.session import Database
-from graph import shutdown as graceful
-from graph.auth import TokenVerifier
+from graph.auth.tokens import TokenVerifier
 from graph.context import Services
+from graph.execution import per_event_executor
+from graph.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
+from graph.http.view import TaskliveGraphQL
+from graph.http.web import web_routes
 from graph.logs import configure_logging
-from graph.maintenance import run_pruner
-from graph.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
+from graph.ops import shutdown as graceful
+from graph.ops.maintenance import prepare_database, run_pruner
 from graph.realtime.cancellation import finish_within
 from graph.realtime.hub import RealtimeHub
 from graph.settings import Settings, get_settings
-from graph.view import TaskliveGraphQL
-from graph.web import web_routes
 
 log = logging.getLogger(__name__)
-
-
-class SchemaBehind(RuntimeError):
-    pass
-
-
-async def prepare_database(settings: Settings, db: Database) -> None:
-    """SQLite is migrated in place; any other database must be migrated by the operator."""
-    state = await schema_state(db.engine)
-    if state.up_to_date:
-        return
-    if settings.is_sqlite:
-        log.info("migrating the SQLite schema from %s to %s", state.current, state.head)
-        await upgrade(db.engine)
-        return
-    raise SchemaBehind(
-        f"the database schema is at revision {state.current or 'none'} but this version "
-        f"needs {state.head}: run `tasklive migrate` (with the same DATABASE_URL) first"
-    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -77,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "Set JWT_SECRET before exposing this server; it is refused in production."
             )
         await prepare_database(settings, db)
+        if not per_event_executor.install():
+            log.warning("graphql-core has no per-event executor to patch; leak fix not applied")
         await services.realtime.start()
         graceful.install(services.realtime, grace=settings.shutdown_grace_seconds)
         pruner = asyncio.create_task(

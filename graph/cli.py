@@ -10,9 +10,20 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from db.migrate import schema_state, upgrade
+from db.session import Database
+from graph.auth.tokens import mint_token, parse_ttl
+from graph.errors import SchemaBehind
+from graph.ops.demo import create_demo
+from graph.ops.maintenance import prepare_database
+from graph.schema.root import build_schema
 from graph.settings import Settings, get_settings
+from graph.ws.uvicorn_protocol import BoundedWebSocketsProtocol
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 T = TypeVar("T")
@@ -28,11 +39,6 @@ def _settings_or_exit() -> Settings:
 
 def _run_on_database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
     """Run `work`; a database that cannot be used exits with one line, not a traceback."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-    from graph.app import SchemaBehind
-
     try:
         return asyncio.run(work)
     except SchemaBehind as exc:
@@ -44,12 +50,6 @@ def _run_on_database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from db.session import Database
-    from graph.app import prepare_database
-    from graph.ws_uvicorn import BoundedWebSocketsProtocol
-
     settings = _settings_or_exit()
     if args.workers > 1 and settings.broadcast_url.startswith("memory://"):
         sys.exit(
@@ -87,9 +87,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
-    from db.migrate import schema_state, upgrade
-    from db.session import Database
-
     settings = _settings_or_exit()
 
     async def run() -> None:
@@ -106,8 +103,6 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    from graph.auth import mint_token, parse_ttl
-
     settings = _settings_or_exit()
     try:
         ttl = parse_ttl(args.ttl)
@@ -121,9 +116,6 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from graph.auth import parse_ttl
-    from graph.demo import create_demo
-
     settings = _settings_or_exit()
     try:
         ttl = parse_ttl(args.ttl)
@@ -138,8 +130,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:
-    from graph.schema.root import build_schema
-
     sdl = str(build_schema()) + "\n"
     target = Path(args.output) if args.output else SCHEMA_FILE
     if args.check:

@@ -12,16 +12,16 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.session import Database
-from graph.auth import Principal, TokenVerifier
+from graph.auth.tokens import Principal, TokenVerifier
 from graph.errors import TaskliveError, Unauthenticated
-from graph.loaders import Loaders
-from graph.ratelimit import MutationRateLimiter
+from graph.execution.ratelimit import MutationRateLimiter
+from graph.resolvers.loaders import Loaders
 from graph.settings import Settings
 
 if TYPE_CHECKING:
     from graph.realtime.connections import LiveConnection
-    from graph.realtime.frames import RawSocket
     from graph.realtime.hub import RealtimeHub
+    from graph.ws.frames import RawSocket
 
 
 @dataclass

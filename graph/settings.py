@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2000
     # The number of values an answer may hold: each field counts 1, times the page sizes
-    # (`first`, or DEFAULT_PAGE_SIZE) and list sizes above it (see graph/query_limits.py).
+    # (`first`, or DEFAULT_PAGE_SIZE) and list sizes above it (see graph/execution/query_limits.py).
     max_query_cost: int = 20_000
     document_cache_size: int = 256
     max_page_size: int = 100

@@ -12,7 +12,7 @@ from graphql import ValidationContext, ValidationRule
 from strawberry.extensions import AddValidationRules, ParserCache
 
 from graph.errors import Forbidden
-from graph.extensions import ErrorCodes, build_extensions
+from graph.execution.extensions import ErrorCodes, build_extensions
 from graph.logs import RequestRecord, current_request
 from graph.schema.root import TaskliveSchema
 from graph.settings import Settings
@@ -66,7 +66,7 @@ async def test_unexpected_errors_are_masked_with_the_logged_request_id(
     record = RequestRecord(kind="http")
     reset = current_request.set(record)
     try:
-        with caplog.at_level(logging.ERROR, logger="graph.extensions"):
+        with caplog.at_level(logging.ERROR, logger="graph.execution.extensions"):
             result = await schema.execute("query Broken { ok boom bomb: boomAsync }")
     finally:
         current_request.reset(reset)
@@ -79,7 +79,7 @@ async def test_unexpected_errors_are_masked_with_the_logged_request_id(
         assert error.path == path
         assert SECRET not in str(error.formatted)
 
-    logged = [r for r in caplog.records if r.name == "graph.extensions"]
+    logged = [r for r in caplog.records if r.name == "graph.execution.extensions"]
     assert len(logged) == 2
     for line, exc_type in zip(logged, (RuntimeError, KeyError), strict=True):
         assert line.levelno == logging.ERROR
@@ -90,11 +90,11 @@ async def test_unexpected_errors_are_masked_with_the_logged_request_id(
 
 
 async def test_masking_without_a_request_still_logs(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="graph.extensions"):
+    with caplog.at_level(logging.ERROR, logger="graph.execution.extensions"):
         result = await tiny_schema().execute("{ boom }")
     assert result.errors is not None
     assert result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR", "requestId": "-"}
-    assert [r.name for r in caplog.records] == ["graph.extensions"]
+    assert [r.name for r in caplog.records] == ["graph.execution.extensions"]
 
 
 async def test_domain_errors_keep_their_code_and_are_not_logged(

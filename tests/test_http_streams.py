@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from db.session import Database
-from graph.admission import ConnectionLimits
-from graph.auth import Principal
-from graph.http_streams import HttpStream, StreamRefused
+from graph.auth.tokens import Principal
+from graph.http.streams import HttpStream, StreamRefused
 from graph.realtime.hub import CLOSE_FORBIDDEN, CLOSE_GOING_AWAY, RealtimeHub
 from graph.settings import Settings
+from graph.ws.admission import ConnectionLimits
 
 TIMEOUT = 5
 

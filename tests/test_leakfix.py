@@ -7,7 +7,7 @@ from typing import Any
 from graphql import ExecutionResult, build_schema, execute_subscription_event, parse
 from graphql.execution.executor import Executor
 
-from graph.realtime import leakfix
+from graph.execution import per_event_executor
 
 SCHEMA = build_schema("""
 type Query { noop: String }
@@ -30,14 +30,14 @@ def payload(n: int) -> dict[str, object]:
 
 
 def test_install_patches_once_and_says_so() -> None:
-    assert leakfix.install() is True
+    assert per_event_executor.install() is True
     patched = Executor.build_per_event_executor
-    assert leakfix.install() is True
+    assert per_event_executor.install() is True
     assert Executor.build_per_event_executor is patched  # not wrapped twice
 
 
 def test_each_event_gets_a_fresh_memo_of_its_own() -> None:
-    leakfix.install()
+    per_event_executor.install()
     executor = subscription_executor()
     first = executor.build_per_event_executor(payload(1))
     second = executor.build_per_event_executor(payload(2))
@@ -48,7 +48,7 @@ def test_each_event_gets_a_fresh_memo_of_its_own() -> None:
 
 
 def test_the_subscription_executor_does_not_grow_with_events() -> None:
-    leakfix.install()
+    per_event_executor.install()
     executor = subscription_executor()
     for n in range(200):
         per_event = executor.build_per_event_executor(payload(n))

@@ -19,17 +19,14 @@ from typing import Any
 import orjson
 from broadcaster import Broadcast
 
+from graph.errors import BrokerUnavailable
+from graph.metrics import ProcessMetrics
+from graph.realtime.backends import broadcast_for
 from graph.realtime.cancellation import cancel_and_wait
-from graph.realtime.metrics import RealtimeMetrics
-from graph.realtime.redis_backend import RedisPubSubBackend
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "tasklive.events"
-
-
-class BrokerUnavailable(RuntimeError):
-    pass
 
 
 class EventBus:
@@ -40,7 +37,7 @@ class EventBus:
         instance_id: str,
         on_message: Callable[[str], None],
         on_connected: Callable[[], Coroutine[Any, Any, None]],
-        metrics: RealtimeMetrics,
+        metrics: ProcessMetrics,
         heartbeat_interval: float = 1.0,
         heartbeat_timeout: float = 3.0,
         max_backoff: float = 5.0,
@@ -102,7 +99,7 @@ class EventBus:
             await asyncio.sleep(delay)
 
     async def _run_once(self) -> None:
-        broadcast = _broadcast_for(self.url)
+        broadcast = broadcast_for(self.url)
         await asyncio.wait_for(broadcast.connect(), timeout=5)
         try:
             async with broadcast.subscribe(CHANNEL) as subscriber:
@@ -148,10 +145,3 @@ class EventBus:
                 self._on_message(message)
             except Exception:
                 log.exception("dropping a broker message that could not be handled")
-
-
-def _broadcast_for(url: str) -> Broadcast:
-    """broadcaster for the URL, with our Redis backend in place of its racy one."""
-    if url.startswith(("redis://", "rediss://")):
-        return Broadcast(backend=RedisPubSubBackend(url))
-    return Broadcast(url)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 class LiveConnection:
     """A WebSocket or an SSE/multipart stream: its user, and a way to close it.
 
-    `close` takes a WebSocket close code; an HTTP stream translates it (see graph/http_streams.py).
+    `close` takes a WebSocket close code; an HTTP stream translates it (see graph/http/streams.py).
     """
 
     def __init__(self, *, user_id: str, close: Callable[[int, str], Awaitable[None]]) -> None:

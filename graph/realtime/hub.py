@@ -17,11 +17,10 @@ import orjson
 from db.models import EventType
 from db.session import Database
 from graph.errors import Forbidden
-from graph.realtime import leakfix
+from graph.metrics import ProcessMetrics
 from graph.realtime.access import AccessCache
 from graph.realtime.bus import EventBus
 from graph.realtime.connections import LiveConnection
-from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.presence import PresenceBoard, RoomWatchers
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription, RoomRegistry, Viewer
@@ -42,7 +41,7 @@ class RealtimeHub:
         self.db = db
         self.instance_id = uuid.uuid4().hex[:12]
         self.started_at = datetime.now(UTC)
-        self.metrics = RealtimeMetrics()
+        self.metrics = ProcessMetrics()
         self.rooms = RoomRegistry()
         self.connections: dict[str, LiveConnection] = {}
         self.user_connections: dict[str, int] = defaultdict(int)
@@ -80,8 +79,6 @@ class RealtimeHub:
     # -- lifecycle
 
     async def start(self) -> None:
-        if not leakfix.install():
-            log.warning("graphql-core has no per-event executor to patch; leak fix not applied")
         self.sequencer.start()
         self.presence.start()
         await self.bus.start()

@@ -21,8 +21,8 @@ import orjson
 from redis import asyncio as aioredis
 
 from graph.errors import TaskliveError
+from graph.metrics import ProcessMetrics
 from graph.realtime.cancellation import cancel_and_wait
-from graph.realtime.metrics import RealtimeMetrics
 from graph.realtime.snapshot import InstanceSnapshot
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class RoomView:
 
     __slots__ = ("_metrics", "_payload", "room", "user_ids")
 
-    def __init__(self, *, room: str, user_ids: list[str], metrics: RealtimeMetrics) -> None:
+    def __init__(self, *, room: str, user_ids: list[str], metrics: ProcessMetrics) -> None:
         self.room = room
         self.user_ids = user_ids
         self._metrics = metrics
@@ -215,7 +215,7 @@ class RoomWatchers:
     def __init__(
         self,
         *,
-        metrics: RealtimeMetrics,
+        metrics: ProcessMetrics,
         changed: Callable[[], None],
         instances: Callable[[], Awaitable[list[InstanceSnapshot]]],
     ) -> None:

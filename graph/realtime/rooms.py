@@ -9,12 +9,18 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from db.models import EventType
-from graph.errors import TaskliveError
+from graph.errors import SlowConsumer, TaskliveError
 from graph.realtime.records import EventRecord
 
 
-class SlowConsumer(TaskliveError):
-    code = "SLOW_CONSUMER"
+def task_room(task_id: str) -> str:
+    """The room of one task: its subscribers and its viewers."""
+    return f"task:{task_id}"
+
+
+def project_room(project_id: str) -> str:
+    """The room of one project: every task of it, its subscribers and its viewers."""
+    return f"project:{project_id}"
 
 
 class LiveSubscription:
@@ -70,7 +76,7 @@ class LiveSubscription:
         if self.types is not None and record.type not in self.types:
             return False
         if len(self.queue) >= self.limit:
-            self.end(SlowConsumer("the subscriber fell too far behind; reconnect and resume"))
+            self.end(SlowConsumer())
             if self.on_overflow is not None:
                 self.on_overflow(self)
             return False
@@ -145,7 +151,7 @@ class RoomRegistry:
             return 0  # task consumers never see membership changes
         received_at = time.monotonic()
         delivered = 0
-        for room in (f"project:{record.project_id}", f"task:{record.task_id}"):
+        for room in (project_room(record.project_id), task_room(str(record.task_id))):
             for sub in list(self.sinks.get(room, ())):
                 delivered += sub.push(record, received_at)
         return delivered

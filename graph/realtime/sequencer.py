@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from db.repositories import events as event_repo
 from db.session import Database
-from graph.realtime.metrics import RealtimeMetrics
+from graph.metrics import ProcessMetrics
 from graph.realtime.records import EventRecord
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class ProjectSequencer:
         db: Database,
         *,
         deliver: Callable[[EventRecord], None],
-        metrics: RealtimeMetrics,
+        metrics: ProcessMetrics,
         check_interval: float = 2.0,
         also_check: Callable[[], Awaitable[None]] | None = None,
     ) -> None:

@@ -10,12 +10,12 @@ import strawberry
 
 from db.models import TaskEvent as TaskEventModel
 from db.repositories import events as event_repo
+from graph.auth.permissions import require_read
 from graph.context import Context, Info
-from graph.cursors import decode_event_cursor, parse_uuid
 from graph.errors import CursorExpired
-from graph.permissions import require_read
 from graph.realtime.records import EventRecord
-from graph.resolvers.tasks import page_size
+from graph.resolvers.inputs import decode_event_cursor, parse_uuid
+from graph.resolvers.pages import page_size
 from graph.schema.events import TaskEvent, event_from_record
 
 log = logging.getLogger(__name__)

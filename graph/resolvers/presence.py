@@ -9,11 +9,12 @@ import strawberry
 
 from db.models import User as UserModel
 from db.repositories import tasks as task_repo
+from graph.auth.permissions import require_read
 from graph.context import Info
-from graph.cursors import parse_uuid
 from graph.errors import BadUserInput, NotFound, TaskliveError
-from graph.loaders import Loaders, ReadSession
-from graph.permissions import require_read
+from graph.realtime.rooms import project_room, task_room
+from graph.resolvers.inputs import parse_uuid
+from graph.resolvers.loaders import Loaders, ReadSession
 from graph.schema.stats import ViewersChangedEvent
 from graph.schema.user import User
 
@@ -38,7 +39,7 @@ async def users_in_task(info: Info, task_id: strawberry.ID) -> list[User]:
     if model is None:
         raise hidden
     await require_read(ctx, model.project_id, hidden=hidden)
-    return await viewers_of_room(info, f"task:{tid}")
+    return await viewers_of_room(info, task_room(tid))
 
 
 async def _user_rows(read: ReadSession, user_ids: Sequence[str]) -> list[UserModel | None]:
@@ -67,10 +68,10 @@ async def viewers_changed(
         pid = await hub.access.task_project(tid)
         if pid is None:
             raise hidden
-        room = f"task:{tid}"
+        room = task_room(tid)
     else:
         pid = parse_uuid(str(project_id), field="projectId")
-        room = f"project:{pid}"
+        room = project_room(pid)
     with hub.watchers.watch(
         room, user_id=principal.user_id, project_id=pid, admin=principal.is_admin
     ) as watcher:

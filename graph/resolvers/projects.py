@@ -9,11 +9,11 @@ from db.models import EventType, ProjectRole
 from db.repositories import events as event_repo
 from db.repositories import projects as project_repo
 from db.repositories import users as user_repo
+from graph.auth.permissions import recheck_owner, require_owner, require_read
 from graph.context import Context, Info
-from graph.cursors import check_text, parse_user_id, parse_uuid
 from graph.errors import BadUserInput, NotFound
-from graph.permissions import recheck_owner, require_owner, require_read
 from graph.resolvers.events import publish
+from graph.resolvers.inputs import check_text, parse_user_id, parse_uuid
 from graph.schema.project import Project, ProjectMember
 
 MAX_NAME = 200

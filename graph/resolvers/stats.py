@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from graph.auth.permissions import require_admin
 from graph.context import Info
-from graph.permissions import require_admin
 from graph.schema.stats import InstanceStats, RealtimeStats, RoomStats, UserRooms
 from graph.schema.user import User
 

@@ -11,12 +11,13 @@ import strawberry
 
 from db.models import EventType
 from db.repositories import events as event_repo
+from graph.auth.permissions import require_read
 from graph.context import Context, Info
-from graph.cursors import parse_uuid
 from graph.errors import NotFound
-from graph.permissions import require_read
 from graph.realtime.records import EventRecord
+from graph.realtime.rooms import project_room, task_room
 from graph.resolvers.events import check_cursor
+from graph.resolvers.inputs import parse_uuid
 from graph.schema.events import (
     TaskCreatedEvent,
     TaskDeletedEvent,
@@ -76,11 +77,11 @@ async def locate(ctx: Context, operation: str, args: dict[str, Any]) -> LiveTarg
         project_id = await ctx.services.realtime.access.task_project(task_id)
         if project_id is None:
             raise NotFound("task not found", field="taskId")
-        room, types = f"task:{task_id}", TASK_TYPES
+        room, types = task_room(task_id), TASK_TYPES
     else:
         task_id = None
         project_id = parse_uuid(args["projectId"], field="projectId")
-        room, types = f"project:{project_id}", PROJECT_TYPES[operation]
+        room, types = project_room(project_id), PROJECT_TYPES[operation]
     return LiveTarget(
         operation=operation,
         project_id=project_id,

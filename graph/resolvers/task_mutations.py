@@ -12,13 +12,14 @@ from db.models import Task as TaskModel
 from db.repositories import events as event_repo
 from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
+from graph.auth.permissions import recheck_write, require_write
 from graph.context import Context, Info
-from graph.cursors import parse_user_id, parse_uuid
 from graph.errors import BadUserInput, Conflict, NotFound, TaskliveError
-from graph.permissions import recheck_write, require_write
 from graph.resolvers.events import publish
-from graph.resolvers.tasks import clean_description, clean_title, task_not_found
-from graph.schema.task import CreateTaskInput, Task, UpdateTaskInput
+from graph.resolvers.inputs import clean_description, clean_title, parse_user_id, parse_uuid
+from graph.resolvers.tasks import task_not_found
+from graph.schema.project import Task
+from graph.schema.task import CreateTaskInput, UpdateTaskInput
 
 
 async def _check_assignee(

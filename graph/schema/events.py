@@ -8,9 +8,9 @@ import strawberry
 
 from db.models import EventType, TaskStatus
 from graph.context import Info
-from graph.cursors import encode_event_cursor
 from graph.realtime.records import EventRecord
-from graph.schema.task import Task
+from graph.resolvers.inputs import encode_event_cursor
+from graph.schema.project import Task
 from graph.schema.user import User
 
 

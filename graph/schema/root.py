@@ -8,7 +8,8 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from graph.ratelimit import RateLimitedMutation
+from graph.execution.extensions import build_extensions
+from graph.execution.ratelimit import RateLimitedMutation
 from graph.resolvers import events as event_resolvers
 from graph.resolvers import presence as presence_resolvers
 from graph.resolvers import projects as project_resolvers
@@ -18,9 +19,8 @@ from graph.resolvers import task_mutations
 from graph.resolvers import tasks as task_resolvers
 from graph.resolvers import users as user_resolvers
 from graph.schema.events import TaskCreatedEvent, TaskDeletedEvent, TaskEvent, TaskUpdatedEvent
-from graph.schema.project import Project, ProjectMember
+from graph.schema.project import Project, ProjectMember, Task, TaskConnection
 from graph.schema.stats import RealtimeStats, ViewersChangedEvent
-from graph.schema.task import Task, TaskConnection
 from graph.schema.user import User
 from graph.settings import Settings
 
@@ -86,8 +86,6 @@ class TaskliveSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    from graph.extensions import build_extensions
-
     return TaskliveSchema(
         query=Query,
         mutation=Mutation,

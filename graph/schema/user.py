@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from db.models import User as UserModel
-from graph.auth import Principal
+from graph.auth.tokens import Principal
 from graph.context import Info
 
 # Fields whose value depends on who asks: one rendering shared by several subscribers

@@ -13,7 +13,7 @@ from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from db.repositories import users as user_repo
 from db.session import Database
-from graph.auth import Principal, TokenVerifier
+from graph.auth.tokens import Principal, TokenVerifier
 from graph.context import Context, Services
 from graph.realtime.hub import RealtimeHub
 from graph.schema.root import build_schema

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from graph.cursors import decode_event_cursor
+from graph.resolvers.inputs import decode_event_cursor
 from tests.support.client import GraphQLClient, World
 from tests.support.servers import ServerProcess
 from tests.support.ws import LEGACY_WS, connect

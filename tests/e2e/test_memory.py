@@ -1,7 +1,7 @@
 """Long-lived subscriptions do not grow the server: 100 subscribers x 2,000 events each.
 
 graphql-core 3.3.2 keeps about 2.8 KiB per delivered event in the subscription's executor
-(`_relevant_sub_fields`, shared by every per-event executor); `graph.realtime.leakfix`
+(`_relevant_sub_fields`, shared by every per-event executor); `graph.execution.per_event_executor`
 gives each event its own memo. Unpatched, the events below would grow the server by
 hundreds of MiB; patched, its resident memory stays within a few MiB of the warm-up figure.
 """

@@ -16,7 +16,7 @@ import pytest
 
 from db.repositories import projects as project_repo
 from db.session import Database
-from graph.cursors import decode_event_cursor
+from graph.resolvers.inputs import decode_event_cursor
 from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.cluster import GAP_CHECK_SECONDS, Cluster, running_cluster
 from tests.support.polling import eventually

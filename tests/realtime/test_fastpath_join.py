@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from graph.realtime.fastpath import FastPath
+from graph.ws.fastpath import FastPath
 
 KEY = ("subscription { taskEvents(projectId: $p) { cursor } }", None, b"{}")
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from graph.realtime.metrics import RealtimeMetrics
+from graph.metrics import ProcessMetrics
 from graph.realtime.presence import RoomView, RoomWatcher, RoomWatchers
 from graph.realtime.snapshot import InstanceSnapshot
 
@@ -38,12 +38,12 @@ def instances() -> Instances:
 
 
 @pytest.fixture
-def metrics() -> RealtimeMetrics:
-    return RealtimeMetrics()
+def metrics() -> ProcessMetrics:
+    return ProcessMetrics()
 
 
 @pytest.fixture
-def watchers(instances: Instances, metrics: RealtimeMetrics) -> RoomWatchers:
+def watchers(instances: Instances, metrics: ProcessMetrics) -> RoomWatchers:
     return RoomWatchers(metrics=metrics, changed=lambda: None, instances=instances.read)
 
 
@@ -53,7 +53,7 @@ async def next_views(watching: list[RoomWatcher]) -> list[RoomView]:
 
 
 async def test_a_change_is_read_and_built_once_for_a_hundred_watchers(
-    watchers: RoomWatchers, instances: Instances, metrics: RealtimeMetrics
+    watchers: RoomWatchers, instances: Instances, metrics: ProcessMetrics
 ) -> None:
     instances.rooms = {ROOM: {"alice": 2}}
     with contextlib.ExitStack() as stack:
@@ -104,7 +104,7 @@ async def test_a_change_is_read_and_built_once_for_a_hundred_watchers(
 
 
 async def test_unwatched_rooms_are_not_read(
-    watchers: RoomWatchers, instances: Instances, metrics: RealtimeMetrics
+    watchers: RoomWatchers, instances: Instances, metrics: ProcessMetrics
 ) -> None:
     watchers.notify({ROOM})
     await asyncio.sleep(0)

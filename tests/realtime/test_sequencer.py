@@ -10,7 +10,7 @@ from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from db.repositories import users as user_repo
 from db.session import Database
-from graph.realtime.metrics import RealtimeMetrics
+from graph.metrics import ProcessMetrics
 from graph.realtime.records import EventRecord
 from graph.realtime.sequencer import ProjectSequencer
 
@@ -61,7 +61,7 @@ class Collector:
 async def test_an_early_event_waits_for_the_missing_ones_from_the_log(db: Database) -> None:
     project_id, _ = await make_events(db, 0)
     got = Collector()
-    sequencer = ProjectSequencer(db, deliver=got.deliver, metrics=RealtimeMetrics())
+    sequencer = ProjectSequencer(db, deliver=got.deliver, metrics=ProcessMetrics())
     assert await sequencer.track(project_id) == 0
     _, records = await make_events(db, 3, project_id)
     sequencer.offer(records[2])  # 3 arrives first: 1 and 2 are fetched from the log
@@ -75,7 +75,7 @@ async def test_an_early_event_waits_for_the_missing_ones_from_the_log(db: Databa
 async def test_a_lost_publish_is_found_by_the_periodic_check(db: Database) -> None:
     project_id, _ = await make_events(db, 0)
     got = Collector()
-    metrics = RealtimeMetrics()
+    metrics = ProcessMetrics()
     sequencer = ProjectSequencer(db, deliver=got.deliver, metrics=metrics, check_interval=0.05)
     await sequencer.track(project_id)
     sequencer.start()
@@ -88,7 +88,7 @@ async def test_a_lost_publish_is_found_by_the_periodic_check(db: Database) -> No
 async def test_live_delivery_starts_after_the_baseline(db: Database) -> None:
     project_id, before = await make_events(db, 2)
     got = Collector()
-    sequencer = ProjectSequencer(db, deliver=got.deliver, metrics=RealtimeMetrics())
+    sequencer = ProjectSequencer(db, deliver=got.deliver, metrics=ProcessMetrics())
     assert await sequencer.track(project_id) == 2
     for record in before:
         sequencer.offer(record)  # already committed before we followed: not delivered

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from graph.auth import mint_token
+from graph.auth.tokens import mint_token
 from graph.settings import Settings
 from tests.support.servers import TEST_SECRET
 

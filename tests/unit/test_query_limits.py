@@ -1,4 +1,4 @@
-"""graph/query_limits.py on the real schema: depth, aliases and cost, fragments walked once."""
+"""graph/execution/query_limits.py on the real schema: depth, aliases, cost, fragments once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from graphql import GraphQLSchema, get_introspection_query, parse
 
 from graph.errors import QueryTooComplex
-from graph.query_limits import LIST_SIZE, Figures, Limits, check, measure
+from graph.execution.query_limits import LIST_SIZE, Figures, Limits, check, measure
 from graph.schema.root import build_schema
 from graph.settings import Settings
 from tests.support.documents import doubling_fragments, fragment_chain

@@ -1,4 +1,5 @@
-"""A few Prometheus metrics, rendered in the text exposition format."""
+"""The metrics registry every layer updates (live layer, transports, HTTP refusals, rate
+limits), rendered at /metrics in Prometheus's text exposition format."""
 
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ class Histogram:
         return lines
 
 
-class RealtimeMetrics:
-    """Counters of the live layer of one process."""
+class ProcessMetrics:
+    """The counters, gauges and histograms of one process, whichever layer updates them."""
 
     def __init__(self) -> None:
         self.connections = 0

@@ -27,8 +27,8 @@ from graphql import (
     visit,
 )
 
-from graph import query_limits
 from graph.errors import QueryTooComplex
+from graph.execution import query_limits
 from graph.settings import Settings
 
 LIVE_FIELDS = frozenset({"taskUpdated", "taskCreated", "taskDeleted", "taskEvents"})

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.exc import IntegrityError
 
 from db.repositories import users as user_repo
-from graph.auth import Principal, bearer_token
+from graph.auth.tokens import Principal, bearer_token
 from graph.context import Services
 from graph.errors import Unauthenticated
 

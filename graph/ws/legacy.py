@@ -29,7 +29,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 
 from graph.context import Context
 from graph.realtime.cancellation import cancel_and_wait
-from graph.ws_transport import (
+from graph.ws.transport import (
     MALFORMED,
     is_malformed,
     is_operation_payload,

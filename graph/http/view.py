@@ -26,27 +26,28 @@ from strawberry.subscriptions import (
 )
 from strawberry.types.unset import UNSET, UnsetType
 
-from graph.admission import ConnectionLimits
+from graph.auth.identity import authenticate
 from graph.context import Context, Services
 from graph.errors import TaskliveError, Unauthenticated
-from graph.http_media import (
+from graph.execution.encoding import dumps
+from graph.http.media import (
     GRAPHQL_RESPONSE_JSON,
     accepts_json,
     is_request_error,
     is_subscription,
     prefers_graphql_response_json,
 )
-from graph.http_streams import STREAM_PROTOCOLS, HttpStream, StreamRefused
-from graph.identity import authenticate
-from graph.jsontext import dumps
+from graph.http.refusals import refusal
+from graph.http.streams import STREAM_PROTOCOLS, HttpStream, StreamRefused
+from graph.http.web import graphiql_page
 from graph.logs import current_request
 from graph.realtime.connections import LiveConnection
-from graph.realtime.fastpath import FastPath
-from graph.realtime.frames import RawSocket
-from graph.refusals import refusal
-from graph.web import graphiql_page
-from graph.ws_legacy import LegacyGraphQLWSHandler
-from graph.ws_transport import FastTransportWSHandler, TaskliveWebSocketAdapter
+from graph.schema.root import build_schema
+from graph.ws.admission import ConnectionLimits
+from graph.ws.fastpath import FastPath
+from graph.ws.frames import RawSocket
+from graph.ws.legacy import LegacyGraphQLWSHandler
+from graph.ws.transport import FastTransportWSHandler, TaskliveWebSocketAdapter
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,6 @@ class TaskliveGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = TaskliveWebSocketAdapter
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
-        from graph.schema.root import build_schema
-
         super().__init__(
             build_schema(services.settings),
             subscription_protocols=(

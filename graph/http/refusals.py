@@ -5,17 +5,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from graph.jsontext import dumps
-
-CODES = {
-    400: "BAD_REQUEST",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "TOO_MANY_REQUESTS",
-    503: "SERVICE_UNAVAILABLE",
-}
+from graph.errors import HTTP_REFUSAL_CODES
+from graph.execution.encoding import dumps
 
 
 def refusal(
@@ -27,7 +18,7 @@ def refusal(
     extensions: dict[str, object] | None = None,
 ) -> Response:
     """A GraphQL response with one error, in `media_type` (by default `application/json`)."""
-    code = CODES.get(status, "BAD_REQUEST")
+    code = HTTP_REFUSAL_CODES.get(status, HTTP_REFUSAL_CODES[400])
     body = {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
     return Response(
         dumps(body),

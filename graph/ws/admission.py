@@ -10,8 +10,8 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from graph.auth import Principal
-from graph.http_streams import HttpStream, StreamRefused
+from graph.auth.tokens import Principal
+from graph.http.streams import HttpStream, StreamRefused
 from graph.realtime.hub import RealtimeHub
 from graph.settings import Settings
 

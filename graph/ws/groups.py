@@ -19,12 +19,12 @@ from graphql import GraphQLError
 from graphql.execution import execute_subscription_event
 from graphql.execution.executor import Executor
 
-from graph.errors import NotFound, TaskliveError
-from graph.jsontext import dumps
+from graph.errors import INTERNAL_SERVER_ERROR, NotFound, SlowConsumer, TaskliveError
+from graph.execution.encoding import dumps
 from graph.logs import current_request_id
-from graph.realtime.frames import RawSocket, text_frame
 from graph.realtime.records import EventRecord
-from graph.realtime.rooms import LiveSubscription, SlowConsumer
+from graph.realtime.rooms import LiveSubscription
+from graph.ws.frames import RawSocket, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +93,13 @@ class FastMember:
         # Waiting bytes stand for waiting events: past either limit the client is too slow.
         buffered = self.socket.buffered
         if buffered > self.limit_bytes or buffered > self.limit_events * len(frame):
-            self.end(SlowConsumer("the subscriber fell too far behind; reconnect and resume"))
+            self.end(SlowConsumer())
             self.on_slow(self)
 
     def hold(self, seq: int, payload: bytes) -> None:
         """Keep a live event while the member's replay runs (bounded like any queue)."""
         if len(self.pending) >= self.limit_events:
-            self.end(SlowConsumer("the subscriber fell too far behind; reconnect and resume"))
+            self.end(SlowConsumer())
             self.on_slow(self)
             return
         self.pending.append((seq, payload))
@@ -123,7 +123,7 @@ def error_payload(errors: list[GraphQLError]) -> bytes:
         formatted.append(
             {
                 "message": "Internal server error",
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                "extensions": {"code": INTERNAL_SERVER_ERROR, "requestId": request_id},
             }
         )
     return dumps({"data": None, "errors": formatted})

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ProjectRole
 from db.repositories import projects as project_repo
-from graph.auth import Principal
+from graph.auth.tokens import Principal
 from graph.context import Context
 from graph.errors import Forbidden, NotFound, TaskliveError
 

@@ -1,5 +1,5 @@
-"""Opaque cursors: task pages (created_at, id) and event positions (project, seq); client ids
-and text checked before they reach the database."""
+"""The input rules: client ids, text, titles and descriptions checked before they reach the
+database, and the opaque cursors (task pages: created_at, id; event positions: project, seq)."""
 
 from __future__ import annotations
 
@@ -90,4 +90,23 @@ def parse_user_id(value: str, *, field: str) -> str:
     """User ids are the `sub` of tokens: 1 to 255 characters of text."""
     if not 1 <= len(value) <= MAX_USER_ID:
         raise BadUserInput(f"`{field}` is not a valid user id", field=field)
+    return check_text(value, field=field)
+
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+
+
+def clean_title(value: str, *, field: str) -> str:
+    title = value.strip()
+    if not 1 <= len(title) <= MAX_TITLE:
+        raise BadUserInput(f"title must be 1 to {MAX_TITLE} characters", field=field)
+    return check_text(title, field=field)
+
+
+def clean_description(value: str | None, *, field: str) -> str | None:
+    if value is None:
+        return None
+    if len(value) > MAX_DESCRIPTION:
+        raise BadUserInput(f"description must be at most {MAX_DESCRIPTION} characters", field=field)
     return check_text(value, field=field)

@@ -13,8 +13,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from graph.auth import mint_token
-from graph.demo import DEMO_USERS
+from graph.auth.tokens import mint_token
+from graph.ops.demo import DEMO_USERS
 from graph.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from collections.abc import MutableMapping
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graph.http.refusals import refusal
 from graph.logs import RequestRecord, current_request
-from graph.refusals import refusal
 
 log = logging.getLogger("tasklive.access")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -11,7 +11,8 @@ from db.repositories import projects as project_repo
 from db.repositories import tasks as task_repo
 from db.repositories import users as user_repo
 from db.session import Database
-from graph.auth import mint_token
+from graph.auth.tokens import mint_token
+from graph.ops.maintenance import prepare_database
 from graph.settings import Settings
 
 DEMO_USERS = (
@@ -35,8 +36,6 @@ class Demo:
 
 
 async def create_demo(settings: Settings, *, ttl: timedelta) -> Demo:
-    from graph.app import prepare_database
-
     db = Database.from_url(settings.database_url)
     try:
         await prepare_database(settings, db)

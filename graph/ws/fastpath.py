@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from graphql import (
@@ -23,18 +23,17 @@ from graphql import (
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values, get_variable_values
 
-from graph.auth import Principal
+from graph.auth.tokens import Principal
 from graph.context import Context, Services
 from graph.errors import TaskliveError
-from graph.extensions import classify_error
-from graph.jsontext import dumps
-from graph.realtime.groups import FastMember, SubscriptionGroup, error_payload
-from graph.realtime.plans import Plan, Planner
+from graph.execution.encoding import dumps
+from graph.execution.extensions import classify_error
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription
-
-if TYPE_CHECKING:
-    from graph.resolvers.subscriptions import LiveTarget
+from graph.resolvers.subscriptions import LiveTarget, authorise, deleted_error, locate, replay
+from graph.schema.events import TaskDeletedEvent, event_from_record
+from graph.ws.groups import FastMember, SubscriptionGroup, error_payload
+from graph.ws.plans import Plan, Planner
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +68,6 @@ class FastPath:
         send_message: Any,
     ) -> None:
         """Run one subscription to its end (or until its task is cancelled)."""
-        from graph.resolvers.subscriptions import authorise, locate
-
         args = self._arguments(plan, variables)
         if isinstance(args, list):
             await _refuse(send_message, op_id, args)
@@ -119,8 +116,6 @@ class FastPath:
         member: FastMember,
     ) -> None:
         """Join the member's group and stay until the member ends."""
-        from graph.resolvers.subscriptions import replay
-
         shared = {k: v for k, v in (variables or {}).items() if k not in plan.resume_variables}
         key = (
             plan.document.loc.source.body if plan.document.loc else "",
@@ -186,7 +181,7 @@ class FastPath:
         key: tuple[str, str | None, bytes],
         plan: Plan,
         variables: dict[str, Any],
-        target: Any,
+        target: LiveTarget,
         member: FastMember,
     ) -> SubscriptionGroup:
         while True:
@@ -229,11 +224,8 @@ class FastPath:
         key: tuple[str, str | None, bytes],
         plan: Plan,
         variables: dict[str, Any],
-        target: Any,
+        target: LiveTarget,
     ) -> SubscriptionGroup:
-        from graph.resolvers.subscriptions import deleted_error
-        from graph.schema.events import TaskDeletedEvent, event_from_record
-
         context = Context(
             services=self.services,
             request=None,

@@ -16,8 +16,15 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from graph import query_limits
-from graph.errors import QueryTooComplex, TaskliveError
+from graph.errors import (
+    GRAPHQL_PARSE_FAILED,
+    GRAPHQL_VALIDATION_FAILED,
+    INTERNAL_SERVER_ERROR,
+    BadUserInput,
+    QueryTooComplex,
+    TaskliveError,
+)
+from graph.execution import query_limits
 from graph.logs import current_request, current_request_id
 from graph.settings import Settings
 
@@ -108,14 +115,14 @@ def classify_error(error: GraphQLError, document: DocumentNode | None) -> GraphQ
         extensions = dict(error.extensions or {})
         if "code" not in extensions:
             if error.message.startswith("Syntax Error"):
-                extensions["code"] = "GRAPHQL_PARSE_FAILED"
+                extensions["code"] = GRAPHQL_PARSE_FAILED
             elif any(m in error.message for m in _BAD_INPUT_MARKERS):
-                extensions["code"] = "BAD_USER_INPUT"
+                extensions["code"] = BadUserInput.code
                 field = _field_of(error, document)
                 if field:
                     extensions["field"] = field
             else:
-                extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+                extensions["code"] = GRAPHQL_VALIDATION_FAILED
         error.extensions = extensions
         return error
     request_id = current_request_id() or "-"
@@ -129,7 +136,7 @@ def classify_error(error: GraphQLError, document: DocumentNode | None) -> GraphQ
         "Internal server error",
         nodes=error.nodes,
         path=error.path,
-        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        extensions={"code": INTERNAL_SERVER_ERROR, "requestId": request_id},
     )
 
 
