@@ -115,10 +115,10 @@ def require_init_sets(cls: type, names: list[str], dist: str, user: str) -> None
     )
 
 
-# --- graphql-core: the per-event executor (graph/realtime/leakfix.py, groups.py, fastpath.py)
+# --- graphql-core: the per-event executor (execution/per_event_executor.py, ws/groups.py, ws/fastpath.py)
 
-LEAKFIX = "graph/realtime/leakfix.py"
-GROUPS = "graph/realtime/groups.py, graph/realtime/fastpath.py"
+LEAKFIX = "graph/execution/per_event_executor.py"
+GROUPS = "graph/ws/groups.py, graph/ws/fastpath.py"
 SUBSCRIPTION_SDL = """
     type Query { dummy: String }
     type Subscription { greeting(name: String!): String }
@@ -164,7 +164,7 @@ def test_graphql_core_executor_build() -> None:
         ["schema", "document", "context_value", "raw_variable_values", "operation_name"],
         "graphql-core",
         "Executor.build",
-        "graph/realtime/fastpath.py",
+        "graph/ws/fastpath.py",
     )
     from graphql import build_schema, parse
 
@@ -177,7 +177,7 @@ def test_graphql_core_executor_build() -> None:
         isinstance(refused, list),
         "graphql-core",
         "Executor.build no longer returns a list of errors for variables that do not coerce",
-        "graph/realtime/fastpath.py",
+        "graph/ws/fastpath.py",
     )
 
 
@@ -248,7 +248,7 @@ def test_graphql_core_execute_subscription_event() -> None:
         ["executor"],
         "graphql-core",
         "graphql.execution.execute_subscription_event",
-        "graph/realtime/groups.py",
+        "graph/ws/groups.py",
     )
     result = execute_subscription_event(
         graphql_executor().build_per_event_executor({"greeting": "hi"})
@@ -257,7 +257,7 @@ def test_graphql_core_execute_subscription_event() -> None:
         isinstance(result, ExecutionResult) and result.data == {"greeting": "hi"},
         "graphql-core",
         f"execute_subscription_event(per-event executor) returned {result!r}",
-        "graph/realtime/groups.py",
+        "graph/ws/groups.py",
     )
 
 
@@ -265,13 +265,13 @@ def test_graphql_core_variable_and_argument_values() -> None:
     from graphql import OperationDefinitionNode, build_schema, parse
 
     get_argument_values = internal(
-        "graphql-core", "graphql.execution.values:get_argument_values", "graph/realtime/fastpath.py"
+        "graphql-core", "graphql.execution.values:get_argument_values", "graph/ws/fastpath.py"
     )
     get_variable_values = internal(
-        "graphql-core", "graphql.execution.values:get_variable_values", "graph/realtime/fastpath.py"
+        "graphql-core", "graphql.execution.values:get_variable_values", "graph/ws/fastpath.py"
     )
 
-    user = "graph/realtime/fastpath.py"
+    user = "graph/ws/fastpath.py"
     schema = build_schema(SUBSCRIPTION_SDL)
     operation = parse("subscription($n: String!) { greeting(name: $n) }").definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
@@ -312,15 +312,15 @@ def test_graphql_core_token_limit_message() -> None:
             "Document contains more than" in error.message,
             "graphql-core",
             f"the token limit's syntax error now reads {error.message!r}",
-            "graph/extensions.py (LimitedParserCache matches its text)",
+            "graph/execution/extensions.py (LimitedParserCache matches its text)",
         )
     else:
         broken("graphql-core", "parse(max_tokens=3) no longer refuses a longer document", "")
 
 
-# --- strawberry-graphql: the graphql-transport-ws handler (graph/ws_transport.py)
+# --- strawberry-graphql: the graphql-transport-ws handler (graph/ws/transport.py)
 
-TRANSPORT = "graph/ws_transport.py"
+TRANSPORT = "graph/ws/transport.py"
 
 
 def transport_handler() -> Any:
@@ -394,7 +394,7 @@ def test_strawberry_transport_ws_connection_init() -> None:
         "strawberry-graphql",
         "BaseGraphQLTransportWSHandler.handle_connection_init no longer sets "
         "context.connection_params and closes a rejected connection with 4403",
-        f"graph/view.py (on_ws_connect), {TRANSPORT}",
+        f"graph/http/view.py (on_ws_connect), {TRANSPORT}",
     )
 
 
@@ -443,9 +443,9 @@ def test_strawberry_websocket_adapter_close() -> None:
     )
 
 
-# --- strawberry-graphql: the legacy graphql-ws handler (graph/ws_legacy.py)
+# --- strawberry-graphql: the legacy graphql-ws handler (graph/ws/legacy.py)
 
-LEGACY = "graph/ws_legacy.py"
+LEGACY = "graph/ws/legacy.py"
 
 
 def legacy_handler() -> Any:
@@ -551,13 +551,13 @@ def test_strawberry_connection_rejection_error() -> None:
         error.payload == {"message": "no"},
         "strawberry-graphql",
         "ConnectionRejectionError(payload) no longer keeps its payload",
-        f"graph/view.py, {LEGACY}",
+        f"graph/http/view.py, {LEGACY}",
     )
 
 
-# --- strawberry-graphql: the ASGI view (graph/view.py, graph/http_streams.py)
+# --- strawberry-graphql: the ASGI view (graph/http/view.py, graph/http/streams.py)
 
-VIEW = "graph/view.py"
+VIEW = "graph/http/view.py"
 
 
 @pytest.mark.parametrize(
@@ -655,14 +655,14 @@ def test_strawberry_raises_cross_web_http_exception() -> None:
         getattr(base_view, "HTTPException", None) is HTTPException,
         "strawberry-graphql",
         "the HTTP view no longer raises cross_web.HTTPException",
-        f"{VIEW}, graph/http_streams.py",
+        f"{VIEW}, graph/http/streams.py",
     )
     error = HTTPException(400, "no")
     require(
         (error.status_code, error.reason) == (400, "no"),
         "cross-web",
         "HTTPException(status_code, reason) no longer keeps status_code and reason",
-        f"{VIEW}, graph/http_streams.py",
+        f"{VIEW}, graph/http/streams.py",
     )
 
 
@@ -691,7 +691,7 @@ def test_strawberry_schema_graphql_core_schema() -> None:
         isinstance(getattr(strawberry.Schema(Query), "_schema", None), GraphQLSchema),
         "strawberry-graphql",
         "Schema._schema is no longer the graphql-core GraphQLSchema",
-        f"{VIEW}, graph/extensions.py",
+        f"{VIEW}, graph/execution/extensions.py",
     )
 
 
@@ -699,13 +699,13 @@ def test_strawberry_stream_transports() -> None:
     MultipartSubscriptionTransport = internal(
         "strawberry-graphql",
         "strawberry.http.streaming:MultipartSubscriptionTransport",
-        "graph/http_streams.py",
+        "graph/http/streams.py",
     )
     SSETransport = internal(
-        "strawberry-graphql", "strawberry.http.streaming:SSETransport", "graph/http_streams.py"
+        "strawberry-graphql", "strawberry.http.streaming:SSETransport", "graph/http/streams.py"
     )
 
-    user = "graph/http_streams.py"
+    user = "graph/http/streams.py"
     sse = SSETransport()
     require(
         sse.encode_event("next", "{}").startswith("event: next")
@@ -725,9 +725,9 @@ def test_strawberry_stream_transports() -> None:
     )
 
 
-# --- strawberry-graphql: schema extensions (graph/extensions.py)
+# --- strawberry-graphql: schema extensions (graph/execution/extensions.py)
 
-EXTENSIONS = "graph/extensions.py"
+EXTENSIONS = "graph/execution/extensions.py"
 
 
 def test_strawberry_execution_context_fields() -> None:
@@ -784,9 +784,9 @@ def test_strawberry_cache_extension(module: str, name: str, hook: str) -> None:
     )
 
 
-# --- uvicorn: the sans-I/O WebSocket protocol (graph/ws_uvicorn.py, graph/realtime/frames.py)
+# --- uvicorn: the sans-I/O WebSocket protocol (graph/ws/uvicorn_protocol.py, graph/ws/frames.py)
 
-UVICORN_WS = "graph/ws_uvicorn.py, graph/realtime/frames.py"
+UVICORN_WS = "graph/ws/uvicorn_protocol.py, graph/ws/frames.py"
 
 
 def sansio_protocol() -> Any:
@@ -869,7 +869,7 @@ def test_uvicorn_sansio_handle_ping() -> None:
         "handle_ping",
         [],
         "uvicorn",
-        "graph/ws_uvicorn.py",
+        "graph/ws/uvicorn_protocol.py",
         is_async=False,
     )
     require_source(
@@ -877,7 +877,7 @@ def test_uvicorn_sansio_handle_ping() -> None:
         ["self.handle_ping()"],
         "uvicorn",
         "WebSocketsSansIOProtocol.handle_events no longer calls self.handle_ping()",
-        "graph/ws_uvicorn.py",
+        "graph/ws/uvicorn_protocol.py",
     )
 
 
@@ -891,7 +891,7 @@ def test_uvicorn_sansio_send_is_bound_method() -> None:
         ["self.app(self.scope, self.receive, self.send)"],
         "uvicorn",
         "WebSocketsSansIOProtocol.run_asgi no longer passes its bound `send` to the app",
-        "graph/realtime/frames.py, graph/middleware.py",
+        "graph/ws/frames.py, graph/http/middleware.py",
     )
 
 
@@ -915,20 +915,20 @@ def test_uvicorn_signal_handlers() -> None:
     from uvicorn.server import Server
 
     require_method(
-        Server, "handle_exit", ["sig", "frame"], "uvicorn", "graph/shutdown.py", is_async=False
+        Server, "handle_exit", ["sig", "frame"], "uvicorn", "graph/ops/shutdown.py", is_async=False
     )
     require_source(
         Server.capture_signals,
         ["signal.signal(", "self.handle_exit"],
         "uvicorn",
         "Server.capture_signals no longer installs its handlers with signal.signal",
-        "graph/shutdown.py",
+        "graph/ops/shutdown.py",
     )
 
 
-# --- broadcaster (graph/realtime/bus.py, graph/realtime/redis_backend.py)
+# --- broadcaster (graph/realtime/bus.py, graph/realtime/backends/redis.py)
 
-BACKEND = "graph/realtime/redis_backend.py"
+BACKEND = "graph/realtime/backends/redis.py"
 BROADCAST_METHODS = {
     "connect": [],
     "disconnect": [],
@@ -976,7 +976,9 @@ async def test_broadcaster_broadcast_with_backend() -> None:
     from broadcaster import Broadcast, Event
 
     MemoryBackend = internal(
-        "broadcaster", "broadcaster._backends.memory:MemoryBackend", "graph/realtime/bus.py"
+        "broadcaster",
+        "broadcaster._backends.memory:MemoryBackend",
+        "graph/realtime/backends/memory.py",
     )
 
     user = "graph/realtime/bus.py"
@@ -1003,7 +1005,7 @@ async def test_broadcaster_broadcast_with_backend() -> None:
         await broadcast.disconnect()
 
 
-# --- redis-py (graph/realtime/redis_backend.py)
+# --- redis-py (graph/realtime/backends/redis.py)
 
 
 def test_redis_pubsub_calls() -> None:
