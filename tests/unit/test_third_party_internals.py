@@ -115,7 +115,7 @@ def require_init_sets(cls: type, names: list[str], dist: str, user: str) -> None
     )
 
 
-# --- graphql-core: the per-event executor (execution/per_event_executor.py, ws/groups.py, ws/fastpath.py)
+# --- graphql-core: the per-event executor (execution/per_event_executor.py, ws/groups.py, fastpath)
 
 LEAKFIX = "graph/execution/per_event_executor.py"
 GROUPS = "graph/ws/groups.py, graph/ws/fastpath.py"
