@@ -166,3 +166,51 @@ async def test_an_admin_sees_every_project_without_being_a_member(
     assert data(await execute(project, {"p": team.project_id}, as_user="root", admin=True)) == {
         "project": {"id": team.project_id}
     }
+
+
+UPDATE = (
+    "mutation($id: ID!, $i: UpdateTaskInput!, $v: Int) {"
+    " updateTask(id: $id, input: $i, expectedVersion: $v) { title version } }"
+)
+EVENTS = (
+    "query($p: ID!, $after: String, $first: Int) { taskEvents(projectId: $p, after: $after,"
+    " first: $first) { __typename cursor taskId"
+    " ... on TaskUpdatedEvent { changedFields task { version } } } }"
+)
+
+
+async def test_update_task_bumps_the_version_and_refuses_a_stale_one(
+    execute: Execute, services: Services, team: Team
+) -> None:
+    task, _ = await make_task(services.db, project_id=team.project_id, created_by=team.owner)
+    rename = {"id": task.id, "i": {"title": "renamed"}, "v": 1}
+    updated = data(await execute(UPDATE, rename, as_user=team.ids["member"]))["updateTask"]
+    assert updated == {"title": "renamed", "version": 2}
+    stale = await execute(UPDATE, {**rename, "i": {"title": "again"}}, as_user=team.owner)
+    assert codes(stale) == ["CONFLICT"]
+    assert stale.errors is not None and stale.errors[0].extensions is not None
+    assert stale.errors[0].extensions["currentVersion"] == 2
+
+
+async def test_task_events_resume_after_a_cursor_and_skip_membership_changes(
+    execute: Execute, services: Services, team: Team
+) -> None:
+    task, _ = await make_task(services.db, project_id=team.project_id, created_by=team.owner)
+    for title in ("one", "two"):
+        change = {"id": task.id, "i": {"title": title}}
+        data(await execute(UPDATE, change, as_user=team.owner))
+    variables: dict[str, Any] = {"p": team.project_id}
+    events = data(await execute(EVENTS, variables, as_user=team.ids["viewer"]))["taskEvents"]
+    # Seqs 1 and 2 are the team's MEMBER_ADDED: not task events, and no gap to the client.
+    assert [e["__typename"] for e in events] == [
+        "TaskCreatedEvent",
+        "TaskUpdatedEvent",
+        "TaskUpdatedEvent",
+    ]
+    assert [e["task"]["version"] for e in events[1:]] == [2, 3]
+    assert events[1]["changedFields"] == ["title"]
+    rest = {**variables, "after": events[1]["cursor"]}
+    later = data(await execute(EVENTS, rest, as_user=team.ids["viewer"]))["taskEvents"]
+    assert [e["cursor"] for e in later] == [events[2]["cursor"]]
+    foreign = await execute(EVENTS, rest, as_user=team.ids["outsider"])
+    assert codes(foreign) == ["NOT_FOUND"]
