@@ -145,12 +145,18 @@ def _reached_names(item: pytest.Function) -> set[str]:
     return names
 
 
+def _folders(path: Path) -> tuple[str, ...]:
+    """The folders of tests/ that hold `path` (none for a file elsewhere)."""
+    tests = Path(__file__).parent
+    return path.parent.relative_to(tests).parts if path.is_relative_to(tests) else ()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks each test by what it needs, so that `-m "not e2e"` runs the fast tiers alone."""
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
-        folders = set(item.path.relative_to(Path(__file__).parent).parts[:-1])
+        folders = set(_folders(item.path))
         names = _reached_names(item)
         params = getattr(item, "callspec", None)
         backends = [params.params.get(f) for f in BACKEND_FIXTURES] if params is not None else []
