@@ -9,7 +9,7 @@ import pytest
 from graphql import GraphQLSchema, get_introspection_query, parse
 
 from graph.errors import QueryTooComplex
-from graph.execution.query_limits import LIST_SIZE, Figures, Limits, check, measure
+from graph.execution.query_limits import LIST_SIZE, Figures, Limits, check, measure, too_many_tokens
 from graph.schema.root import build_schema
 from graph.settings import Settings
 from tests.support.documents import doubling_fragments, fragment_chain
@@ -142,3 +142,40 @@ def test_the_default_limits_take_every_query_of_the_web_board(schema: GraphQLSch
     )
     check(schema, parse(board), {"p": "1"}, Limits.from_settings(settings))
     check(schema, parse(get_introspection_query()), None, Limits.from_settings(settings))
+
+
+def test_limits_come_from_the_settings_with_the_default_page_capped() -> None:
+    settings = Settings(
+        jwt_secret="x" * 32,
+        tasklive_env="test",
+        max_query_depth=5,
+        max_aliases=6,
+        max_query_cost=70,
+        default_page_size=50,
+        max_page_size=40,
+    )
+    assert Limits.from_settings(settings) == Limits(
+        depth=5, aliases=6, cost=70, default_page=40, max_page=40
+    )
+
+
+def test_a_document_exactly_at_each_limit_passes(schema: GraphQLSchema) -> None:
+    query = "{ projects { members { user { id } } } }"
+    measured = figures(schema, query)
+    exact = Limits(
+        depth=measured.depth, aliases=0, cost=measured.cost, default_page=20, max_page=100
+    )
+    check(schema, parse(query), None, exact)
+    tighter = Limits(
+        depth=measured.depth - 1, aliases=0, cost=measured.cost, default_page=20, max_page=100
+    )
+    with pytest.raises(QueryTooComplex):
+        check(schema, parse(query), None, tighter)
+
+
+def test_the_token_refusal_has_no_actual_figure() -> None:
+    assert too_many_tokens(2000).extensions == {
+        "code": "QUERY_TOO_COMPLEX",
+        "limit": "tokens",
+        "maximum": 2000,
+    }
