@@ -28,7 +28,7 @@ from db.session import Database
 from graph.auth.tokens import TokenVerifier
 from graph.context import Services
 from graph.execution import per_event_executor
-from graph.http import ops_routes
+from graph.http import export, ops_routes
 from graph.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from graph.http.view import TaskliveGraphQL
 from graph.http.web import WebBuild
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if ops_routes.dev_tokens_enabled(settings):
         log.info("demo sign-in tokens at /dev/tokens (off when TASKLIVE_ENV=production)")
         app.include_router(ops_routes.dev_tokens_router)
+    app.include_router(export.router)
     # Last: the board at `/` answers every path not routed before it.
     app.router.routes.append(Mount("/", app=WebBuild(settings.web_dist)))
     return app

@@ -1,4 +1,4 @@
-"""What a FastAPI route may ask for: the app's services and the caller.
+"""What a FastAPI route may ask for: the app's services, the caller, a project it may see.
 
 Everything comes from the app the request reached (`app.state.services`, set by
 `create_app`), never from a module global, so two apps in one process stay apart.
@@ -6,20 +6,24 @@ Everything comes from the app the request reached (`app.state.services`, set by
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from db.repositories import projects as project_repo
 from db.session import Database
 from graph.auth.identity import authenticate
+from graph.auth.permissions import require_read
 from graph.auth.tokens import Principal
 from graph.context import Context, Services
-from graph.errors import Unauthenticated
+from graph.errors import NotFound, Unauthenticated
 from graph.logs import current_request
 from graph.realtime.hub import RealtimeHub
 from graph.settings import Settings
 
+PROJECT_NOT_FOUND = "project not found"
 # Declares the scheme in /docs (its Authorize button); the header itself is read below as
 # GraphQL reads it, a bare token included.
 bearer_scheme = HTTPBearer(
@@ -92,3 +96,21 @@ def get_request_context(request: Request, services: ServicesDep, user: CurrentUs
 
 
 RequestContext = Annotated[Context, Depends(get_request_context)]
+
+
+async def get_readable_project(project_id: uuid.UUID, ctx: RequestContext) -> str:
+    """The path's project, which the caller may see. One hidden from the caller gets the same
+    404 as one that does not exist (GraphQL's NOT_FOUND): no hint that it exists."""
+    project = str(project_id)
+    try:
+        user = await require_read(ctx, project)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=PROJECT_NOT_FOUND) from exc
+    if user.is_admin:  # admins pass require_read for any id, an unknown one too
+        async with ctx.db.read() as session:
+            if await project_repo.get(session, project_id=project) is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, detail=PROJECT_NOT_FOUND)
+    return project
+
+
+ReadableProject = Annotated[str, Depends(get_readable_project)]
