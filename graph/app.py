@@ -22,7 +22,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Route, WebSocketRoute
 
 from db.session import Database
 from graph.auth.tokens import TokenVerifier
@@ -109,24 +109,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             HTTPException: starlette_http_exception,
             RouteHTTPException: http_exception_handler,
         },
-        middleware=[
-            Middleware(AccessLogMiddleware, closes=services.realtime.metrics.closes),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origin_list,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "accept"],
-                max_age=600,
-            ),
-            Middleware(
-                BodySizeLimitMiddleware,
-                max_bytes=settings.max_body_bytes,
-                refusals=services.realtime.metrics.refusals,
-            ),
-        ],
+        middleware=middleware(settings, services),
         lifespan=lifespan,
     )
     app.state.services = services
+    add_routes(app, settings, graphql)
+    return app
+
+
+def middleware(settings: Settings, services: Services) -> list[Middleware]:
+    """Around every route, GraphQL's included, outermost first."""
+    return [
+        Middleware(AccessLogMiddleware, closes=services.realtime.metrics.closes),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "accept"],
+            max_age=600,
+        ),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            refusals=services.realtime.metrics.refusals,
+        ),
+    ]
+
+
+def add_routes(app: FastAPI, settings: Settings, graphql: TaskliveGraphQL) -> None:
+    """GraphQL first, as plain ASGI routes (FastAPI's request handling never runs for it);
+    then the FastAPI routers; the board last, as it answers every path."""
     app.router.routes.extend(
         [
             Route("/graphql", graphql),  # every method: the view answers the others with 405
@@ -138,9 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("demo sign-in tokens at /dev/tokens (off when TASKLIVE_ENV=production)")
         app.include_router(ops_routes.dev_tokens_router)
     app.include_router(export.router)
-    # Last: the board at `/` answers every path not routed before it.
-    app.router.routes.append(Mount("/", app=WebBuild(settings.web_dist)))
-    return app
+    app.mount("/", WebBuild(settings.web_dist))
 
 
 async def starlette_http_exception(_: Request, exc: Exception) -> Response:
