@@ -1,4 +1,9 @@
-"""The application factory: routes, middleware and the lifespan of shared services."""
+"""The application factory: routes, middleware and the lifespan of shared services.
+
+A FastAPI app. GraphQL is a plain ASGI route of its own (Strawberry's view, with its
+WebSocket fast path), so FastAPI's request handling never sits on it; the operational
+endpoints and REST routes beside it are FastAPI routes, described at `/docs`.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +12,26 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from importlib import metadata
 
-from starlette.applications import Starlette
+from fastapi import FastAPI
+from fastapi import HTTPException as RouteHTTPException
+from fastapi.exception_handlers import http_exception_handler
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from db.session import Database
 from graph.auth.tokens import TokenVerifier
 from graph.context import Services
 from graph.execution import per_event_executor
+from graph.http import export, ops_routes
 from graph.http.middleware import AccessLogMiddleware, BodySizeLimitMiddleware
 from graph.http.view import TaskliveGraphQL
-from graph.http.web import web_routes
+from graph.http.web import WebBuild
 from graph.logs import configure_logging
 from graph.ops import shutdown as graceful
 from graph.ops.maintenance import prepare_database, run_pruner
@@ -31,8 +41,13 @@ from graph.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+DESCRIPTION = (
+    "The operational and REST routes of tasklive. The API itself is GraphQL at `/graphql` "
+    "(HTTP, WebSocket, SSE), described by its schema (`schema.graphql`), not here."
+)
 
-def create_app(settings: Settings | None = None) -> Starlette:
+
+def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
     db = Database.from_url(settings.database_url)
@@ -51,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.uses_dev_secret:
             log.warning(
                 "using the built-in development JWT secret: anyone can mint tokens. "
@@ -79,50 +94,69 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
             await db.dispose()
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        checks: dict[str, str] = {}
-        try:
-            await asyncio.wait_for(db.ping(), timeout=3)
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        checks["broker"] = "ok" if await services.realtime.ready() else "unreachable"
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
-
-    async def metrics(_: Request) -> Response:
-        return PlainTextResponse(
-            services.realtime.metrics_text(), media_type="text/plain; version=0.0.4"
-        )
-
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql),  # every method: the view answers the others with 405
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            *web_routes(settings),  # last: the board at `/` answers every other path
-        ],
-        middleware=[
-            Middleware(AccessLogMiddleware, closes=services.realtime.metrics.closes),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origin_list,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "accept"],
-                max_age=600,
-            ),
-            Middleware(
-                BodySizeLimitMiddleware,
-                max_bytes=settings.max_body_bytes,
-                refusals=services.realtime.metrics.refusals,
-            ),
-        ],
+    app = FastAPI(
+        title="tasklive",
+        version=metadata.version("tasklive"),
+        description=DESCRIPTION,
+        # Off in production, like GraphiQL and introspection.
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        # /metrics is the figures we promise; FastAPI's own OpenTelemetry would wrap every
+        # request, GraphQL's and the WebSocket's too, whenever a global provider is set.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+        exception_handlers={
+            HTTPException: starlette_http_exception,
+            RouteHTTPException: http_exception_handler,
+        },
+        middleware=middleware(settings, services),
         lifespan=lifespan,
     )
     app.state.services = services
+    add_routes(app, settings, graphql)
     return app
+
+
+def middleware(settings: Settings, services: Services) -> list[Middleware]:
+    """Around every route, GraphQL's included, outermost first."""
+    return [
+        Middleware(AccessLogMiddleware, closes=services.realtime.metrics.closes),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "accept"],
+            max_age=600,
+        ),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            refusals=services.realtime.metrics.refusals,
+        ),
+    ]
+
+
+def add_routes(app: FastAPI, settings: Settings, graphql: TaskliveGraphQL) -> None:
+    """GraphQL first, as plain ASGI routes (FastAPI's request handling never runs for it);
+    then the FastAPI routers; the board last, as it answers every path."""
+    app.router.routes.extend(
+        [
+            Route("/graphql", graphql),  # every method: the view answers the others with 405
+            WebSocketRoute("/graphql", graphql),
+        ]
+    )
+    app.include_router(ops_routes.router)
+    if ops_routes.dev_tokens_enabled(settings):
+        log.info("demo sign-in tokens at /dev/tokens (off when TASKLIVE_ENV=production)")
+        app.include_router(ops_routes.dev_tokens_router)
+    app.include_router(export.router)
+    app.mount("/", WebBuild(settings.web_dist))
+
+
+async def starlette_http_exception(_: Request, exc: Exception) -> Response:
+    """What Starlette raises (the board's static files: 404, 405) keeps the plain-text reply
+    it had before FastAPI; our routes raise FastAPI's HTTPException and answer JSON."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     graphiql: bool | None = None
     introspection: bool | None = None
+    # The OpenAPI description and its Swagger UI (`/openapi.json`, `/docs`): off in production.
+    docs: bool | None = None
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
@@ -115,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return (not self.is_production) if self.introspection is None else self.introspection
+
+    @property
+    def docs_enabled(self) -> bool:
+        return (not self.is_production) if self.docs is None else self.docs
 
     @property
     def is_sqlite(self) -> bool:

@@ -59,6 +59,24 @@ def _conditions(
     return conditions
 
 
+def _after(position: tuple[datetime, str]) -> ColumnElement[bool]:
+    """Tasks after `position` in (created_at, id) order, the order every list uses."""
+    created_at, task_id = position
+    return or_(Task.created_at > created_at, and_(Task.created_at == created_at, Task.id > task_id))
+
+
+async def get_after(
+    session: AsyncSession, *, project_id: str, after: tuple[datetime, str] | None, limit: int
+) -> list[Task]:
+    """Up to `limit` of a project's tasks after `after`, in (created_at, id) order: a
+    keyset page, so reading a whole project page by page costs one index range in all."""
+    query = select(Task).where(Task.project_id == project_id)
+    if after is not None:
+        query = query.where(_after(after))
+    query = query.order_by(Task.created_at, Task.id).limit(limit)
+    return list(await session.scalars(query))
+
+
 async def get_pages(
     session: AsyncSession,
     *,
@@ -79,12 +97,7 @@ async def get_pages(
     rank = func.row_number().over(partition_by=Task.project_id, order_by=order).label("page_rank")
     ranked = select(Task, rank).where(*filters)
     if after is not None:
-        created_at, task_id = after
-        ranked = ranked.where(
-            or_(
-                Task.created_at > created_at, and_(Task.created_at == created_at, Task.id > task_id)
-            )
-        )
+        ranked = ranked.where(_after(after))
     rows = ranked.subquery()
     task = aliased(Task, rows)
     query = (
