@@ -5,90 +5,70 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 
-from db.models import EventType
 from db.repositories import events as event_repo
 from graph.auth.permissions import require_read
 from graph.context import Context, Info
-from graph.errors import NotFound
+from graph.errors import NotFound, TaskliveError
 from graph.realtime.records import EventRecord
-from graph.realtime.rooms import project_room, task_room
 from graph.resolvers.events import check_cursor
 from graph.resolvers.inputs import parse_uuid
-from graph.schema.events import (
-    TaskCreatedEvent,
-    TaskDeletedEvent,
-    TaskEvent,
-    TaskUpdatedEvent,
-    event_from_record,
+from graph.resolvers.live_fields import (
+    TASK_CREATED,
+    TASK_DELETED,
+    TASK_EVENTS,
+    TASK_UPDATED,
+    EventT,
+    LiveField,
+    RoomKind,
 )
+from graph.schema.events import TaskCreatedEvent, TaskDeletedEvent, TaskEvent, TaskUpdatedEvent
 
-EventT = TypeVar("EventT", bound=TaskEvent)
 REPLAY_PAGE = 200
-TASK_TYPES = frozenset({EventType.UPDATED, EventType.DELETED})
-PROJECT_TYPES: dict[str, frozenset[EventType] | None] = {
-    "taskCreated": frozenset({EventType.CREATED}),
-    "taskDeleted": frozenset({EventType.DELETED}),
-    "taskEvents": None,
-}
 
 
 @dataclass(frozen=True, slots=True)
 class LiveTarget:
     """What a live subscription follows; `after_seq` is known once it is authorised."""
 
-    operation: str
+    field: LiveField[Any]
     project_id: str
     room: str
     after: str | None
     after_seq: int | None = None
     task_id: str | None = None
-    types: frozenset[EventType] | None = None
 
     def wants(self, record: EventRecord) -> bool:
-        return (
-            not record.is_membership
-            and (self.task_id is None or record.task_id == self.task_id)
-            and (self.types is None or record.type in self.types)
+        return (self.task_id is None or record.task_id == self.task_id) and self.field.carries(
+            record
         )
 
 
-async def _task_project(ctx: Context, task_id: str, *, field: str) -> str:
-    hidden = NotFound("task not found", field=field)
-    project_id = await ctx.services.realtime.access.task_project(task_id)
-    if project_id is None:
-        raise hidden
-    await require_read(ctx, project_id, hidden=hidden)
-    return project_id
-
-
-async def locate(ctx: Context, operation: str, args: dict[str, Any]) -> LiveTarget:
+async def locate(
+    ctx: Context, field: LiveField[Any], object_id: str, after: str | None = None
+) -> LiveTarget:
     """What a live subscription would follow, not yet authorised (shared by both paths).
 
     A task that does not exist gets the same NOT_FOUND as one the user may not see.
     """
     ctx.require_user()
-    types: frozenset[EventType] | None
-    if operation == "taskUpdated":
-        task_id = parse_uuid(args["taskId"], field="taskId")
-        project_id = await ctx.services.realtime.access.task_project(task_id)
-        if project_id is None:
-            raise NotFound("task not found", field="taskId")
-        room, types = task_room(task_id), TASK_TYPES
-    else:
-        task_id = None
-        project_id = parse_uuid(args["projectId"], field="projectId")
-        room, types = project_room(project_id), PROJECT_TYPES[operation]
+    object_id = parse_uuid(object_id, field=field.room.argument)
+    project_id, task_id = object_id, None
+    if field.room is RoomKind.TASK:
+        task_id = object_id
+        found = await ctx.services.realtime.access.task_project(task_id)
+        if found is None:
+            raise NotFound("task not found", field=field.room.argument)
+        project_id = found
     return LiveTarget(
-        operation=operation,
+        field=field,
         project_id=project_id,
-        room=room,
-        after=args.get("after"),
+        room=field.room.room(object_id),
+        after=after,
         task_id=task_id,
-        types=types,
     )
 
 
@@ -128,7 +108,7 @@ async def replay(ctx: Context, target: LiveTarget) -> AsyncGenerator[EventRecord
 
 
 async def _follow(
-    info: Info, operation: str, args: dict[str, Any]
+    info: Info, field: LiveField[Any], object_id: str, after: str | None
 ) -> AsyncGenerator[EventRecord, None]:
     """Every event of the target the user may see: first the replay after `after`, then live.
 
@@ -140,15 +120,15 @@ async def _follow(
     ctx = info.context
     principal = ctx.require_user()
     hub = ctx.services.realtime
-    located = await locate(ctx, operation, args)
+    located = await locate(ctx, field, object_id, after)
     async with hub.subscribe(
         user_id=principal.user_id,
         admin=principal.is_admin,
         project_id=located.project_id,
         room=located.room,
-        operation=located.operation,
+        operation=field.name,
         task_id=located.task_id,
-        types=located.types,
+        types=field.types,
         connection=ctx.connection,
     ) as sub:
         target = await authorise(ctx, located)
@@ -165,7 +145,7 @@ async def _follow(
                     yield record
             while True:
                 record, _ = await sub.next()
-                if record.seq <= last:
+                if record.seq <= last or not target.wants(record):
                     continue
                 hub.metrics.events_delivered += 1
                 hub.metrics.delivery_latency.observe(
@@ -175,40 +155,33 @@ async def _follow(
                 yield record
 
 
-def deleted_error(event: TaskDeletedEvent) -> NotFound:
-    return NotFound("the task was deleted", field="taskId", cursor=event.cursor)
+async def follow(
+    info: Info, field: LiveField[EventT], object_id: str, after: str | None = None
+) -> AsyncGenerator[EventT, None]:
+    """A live field's resolver: its events as the field declares them, until one ends it."""
+    async for record in _follow(info, field, object_id, after):
+        root = field.root(record)
+        if isinstance(root, TaskliveError):
+            raise root
+        if root is not None:
+            yield root
 
 
-async def task_updated(
+def task_updated(
     info: Info, task_id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[TaskUpdatedEvent, None]:
-    async for record in _follow(info, "taskUpdated", {"taskId": task_id, "after": after}):
-        event = event_from_record(record)
-        if isinstance(event, TaskDeletedEvent):
-            raise deleted_error(event)
-        if isinstance(event, TaskUpdatedEvent):
-            yield event
-
-
-async def _events_of(
-    info: Info, operation: str, args: dict[str, Any], kind: type[EventT]
-) -> AsyncGenerator[EventT, None]:
-    """The target's events that are of `kind` (every event for TaskEvent)."""
-    async for record in _follow(info, operation, args):
-        event = event_from_record(record)
-        if isinstance(event, kind):
-            yield event
+    return follow(info, TASK_UPDATED, task_id, after)
 
 
 def task_created(info: Info, project_id: strawberry.ID) -> AsyncGenerator[TaskCreatedEvent, None]:
-    return _events_of(info, "taskCreated", {"projectId": project_id}, TaskCreatedEvent)
+    return follow(info, TASK_CREATED, project_id)
 
 
 def task_deleted(info: Info, project_id: strawberry.ID) -> AsyncGenerator[TaskDeletedEvent, None]:
-    return _events_of(info, "taskDeleted", {"projectId": project_id}, TaskDeletedEvent)
+    return follow(info, TASK_DELETED, project_id)
 
 
 def task_events(
     info: Info, project_id: strawberry.ID, after: str | None = None
 ) -> AsyncGenerator[TaskEvent, None]:
-    return _events_of(info, "taskEvents", {"projectId": project_id, "after": after}, TaskEvent)
+    return follow(info, TASK_EVENTS, project_id, after)

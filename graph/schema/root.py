@@ -18,6 +18,14 @@ from graph.resolvers import subscriptions as subscription_resolvers
 from graph.resolvers import task_mutations
 from graph.resolvers import tasks as task_resolvers
 from graph.resolvers import users as user_resolvers
+from graph.resolvers.live_fields import (
+    TASK_CREATED,
+    TASK_DELETED,
+    TASK_EVENTS,
+    TASK_UPDATED,
+    LiveField,
+    check_schema,
+)
 from graph.schema.events import TaskCreatedEvent, TaskDeletedEvent, TaskEvent, TaskUpdatedEvent
 from graph.schema.project import Project, ProjectMember, Task, TaskConnection
 from graph.schema.stats import RealtimeStats, ViewersChangedEvent
@@ -28,6 +36,11 @@ from graph.settings import Settings
 def mutation(resolver: Any) -> Any:
     """A mutation field under the per-user mutation rate limit."""
     return strawberry.mutation(resolver=resolver, extensions=[RateLimitedMutation()])
+
+
+def live_subscription(field: LiveField[Any], resolver: Any, description: str | None = None) -> Any:
+    """A live subscription field named by its declaration; `check_schema` holds them together."""
+    return strawberry.subscription(resolver=resolver, name=field.name, description=description)
 
 
 @strawberry.type
@@ -62,17 +75,19 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    task_updated: AsyncGenerator[TaskUpdatedEvent, None] = strawberry.subscription(
-        resolver=subscription_resolvers.task_updated, description="One task's room."
+    task_updated: AsyncGenerator[TaskUpdatedEvent, None] = live_subscription(
+        TASK_UPDATED, subscription_resolvers.task_updated, description="One task's room."
     )
-    task_created: AsyncGenerator[TaskCreatedEvent, None] = strawberry.subscription(
-        resolver=subscription_resolvers.task_created
+    task_created: AsyncGenerator[TaskCreatedEvent, None] = live_subscription(
+        TASK_CREATED, subscription_resolvers.task_created
     )
-    task_deleted: AsyncGenerator[TaskDeletedEvent, None] = strawberry.subscription(
-        resolver=subscription_resolvers.task_deleted
+    task_deleted: AsyncGenerator[TaskDeletedEvent, None] = live_subscription(
+        TASK_DELETED, subscription_resolvers.task_deleted
     )
-    task_events: AsyncGenerator[TaskEvent, None] = strawberry.subscription(
-        resolver=subscription_resolvers.task_events, description="A project's room: every event."
+    task_events: AsyncGenerator[TaskEvent, None] = live_subscription(
+        TASK_EVENTS,
+        subscription_resolvers.task_events,
+        description="A project's room: every event.",
     )
     viewers_changed: AsyncGenerator[ViewersChangedEvent, None] = strawberry.subscription(
         resolver=presence_resolvers.viewers_changed,
@@ -86,10 +101,13 @@ class TaskliveSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    return TaskliveSchema(
+    """The schema; refused when a subscription field delivers task events undeclared."""
+    schema = TaskliveSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[TaskCreatedEvent, TaskUpdatedEvent, TaskDeletedEvent],
         extensions=build_extensions(settings or Settings()),
     )
+    check_schema(schema._schema)
+    return schema

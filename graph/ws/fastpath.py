@@ -1,10 +1,10 @@
 """The fast path for live subscriptions over graphql-transport-ws.
 
-A `subscribe` for one of the live fields (`taskUpdated`, `taskCreated`, `taskDeleted`,
-`taskEvents`) on a socket whose frames can be written directly joins a
-`SubscriptionGroup` of the same document and variables instead of running its own
-per-event execution. Anything else (other fields, invalid documents, the legacy protocol,
-HTTP streams) takes Strawberry's ordinary path, which also reports every error.
+A `subscribe` for one of the live fields (declared in graph/resolvers/live_fields.py) on a
+socket whose frames can be written directly joins a `SubscriptionGroup` of the same
+document and variables instead of running its own per-event execution. Anything else
+(other fields, invalid documents, the legacy protocol, HTTP streams) takes Strawberry's
+ordinary path, which also reports every error.
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from graphql import (
-    GraphQLError,
-    located_error,
-)
+from graphql import GraphQLError, GraphQLSchema, located_error
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values, get_variable_values
 
@@ -30,8 +27,7 @@ from graph.execution.encoding import dumps
 from graph.execution.extensions import classify_error
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription
-from graph.resolvers.subscriptions import LiveTarget, authorise, deleted_error, locate, replay
-from graph.schema.events import TaskDeletedEvent, event_from_record
+from graph.resolvers.subscriptions import LiveTarget, authorise, locate, replay
 from graph.ws.groups import FastMember, SubscriptionGroup, error_payload
 from graph.ws.plans import Plan, Planner
 
@@ -46,7 +42,7 @@ GROUP_QUEUE_FACTOR = 10
 
 
 class FastPath:
-    def __init__(self, services: Services, schema: Any, *, cache_size: int = 256) -> None:
+    def __init__(self, services: Services, schema: GraphQLSchema, *, cache_size: int = 256) -> None:
         self.services = services
         self.schema = schema  # the graphql-core schema under Strawberry's
         self.settings = services.settings
@@ -73,7 +69,9 @@ class FastPath:
             await _refuse(send_message, op_id, args)
             return
         try:
-            located = await locate(context, plan.field_name, args)
+            located = await locate(
+                context, plan.live, args[plan.live.room.argument], args.get("after")
+            )
         except TaskliveError as error:
             await self._finish(send_message, op_id, [_as_graphql_error(error)])
             return
@@ -89,7 +87,7 @@ class FastPath:
             admin=principal.is_admin,
             project_id=located.project_id,
             room=located.room,
-            operation=located.operation,
+            operation=plan.live.name,
             catching_up=located.after is not None,
             limit_bytes=self.settings.subscriber_buffer_bytes,
             limit_events=self.settings.subscriber_queue_limit,
@@ -162,10 +160,11 @@ class FastPath:
         async for record in records:
             if member.done.done():
                 return
-            if not target.wants(record):
+            rendered = await group.render(record) if target.wants(record) else None
+            if rendered is None:
                 member.last_seq = record.seq
                 continue
-            payload, ending = await group.render(record)
+            payload, ending = rendered
             if ending is not None:
                 member.end(ending)
                 return
@@ -243,28 +242,22 @@ class FastPath:
         if isinstance(executor, list):
             raise RuntimeError(f"a planned document did not build: {executor}")
 
-        def make_root(record: EventRecord) -> Any:
-            event = event_from_record(record)
-            if target.operation == "taskUpdated" and isinstance(event, TaskDeletedEvent):
-                return deleted_error(event)
-            return event
-
         def open_queue() -> contextlib.AbstractAsyncContextManager[LiveSubscription]:
             return self.services.realtime.subscribe(
                 user_id=GROUP_PRINCIPAL.user_id,
                 admin=True,
                 project_id=target.project_id,
                 room=target.room,
-                operation=target.operation,
+                operation=target.field.name,
                 task_id=target.task_id,
-                types=target.types,
+                types=target.field.types,
                 limit=self.settings.subscriber_queue_limit * GROUP_QUEUE_FACTOR,
             )
 
         group = SubscriptionGroup(
             key=key,
             executor=executor,
-            make_root=make_root,
+            field=target.field,
             refresh_context=lambda: context.set_principal(GROUP_PRINCIPAL),
             on_empty=self._forget,
             metrics=self.services.realtime.metrics,

@@ -24,6 +24,7 @@ from graph.execution.encoding import dumps
 from graph.logs import current_request_id
 from graph.realtime.records import EventRecord
 from graph.realtime.rooms import LiveSubscription
+from graph.resolvers.live_fields import LiveField
 from graph.ws.frames import RawSocket, text_frame
 
 log = logging.getLogger(__name__)
@@ -137,14 +138,14 @@ class SubscriptionGroup:
         *,
         key: tuple[str, str | None, bytes],
         executor: Executor[Any],
-        make_root: Callable[[EventRecord], Any | TaskliveError | None],
+        field: LiveField[Any],
         refresh_context: Callable[[], None],
         on_empty: Callable[[SubscriptionGroup], None],
         metrics: Any,
     ) -> None:
         self.key = key
         self.executor = executor
-        self.make_root = make_root
+        self.field = field
         self.refresh_context = refresh_context
         self.on_empty = on_empty
         self.metrics = metrics
@@ -172,9 +173,12 @@ class SubscriptionGroup:
             if self.task is not None:
                 self.task.cancel()
 
-    async def render(self, record: EventRecord) -> tuple[bytes, TaskliveError | None]:
-        """The event's payload bytes, or the error that ends the group's subscriptions."""
-        root = self.make_root(record)
+    async def render(self, record: EventRecord) -> tuple[bytes, TaskliveError | None] | None:
+        """The event's payload bytes, or the error that ends the group's subscriptions, or
+        None for an event the live field does not carry."""
+        root = self.field.root(record)
+        if root is None:
+            return None
         if isinstance(root, TaskliveError):
             return b"", root
         self.refresh_context()
@@ -195,7 +199,10 @@ class SubscriptionGroup:
                 ready.set_result(None)
                 while True:
                     record, _ = await queue.next()
-                    payload, ending = await self.render(record)
+                    rendered = await self.render(record)
+                    if rendered is None:
+                        continue
+                    payload, ending = rendered
                     if ending is not None:
                         for member in list(self.members):
                             member.end(ending)

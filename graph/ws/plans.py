@@ -1,8 +1,9 @@
 """Which subscribe documents the fast path serves, checked once per document text.
 
 A plan is made for a valid document whose one operation is a subscription with a single
-live field at its root (no directives, no fragments); anything else gets no plan and runs
-on Strawberry's ordinary path, which also reports its errors.
+live field at its root (one declared in graph/resolvers/live_fields.py; no directives, no
+fragments); anything else gets no plan and runs on Strawberry's ordinary path, which also
+reports its errors.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLField,
+    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
     VariableNode,
@@ -29,16 +31,15 @@ from graphql import (
 
 from graph.errors import QueryTooComplex
 from graph.execution import query_limits
+from graph.resolvers.live_fields import LIVE_FIELDS, LiveField
 from graph.settings import Settings
-
-LIVE_FIELDS = frozenset({"taskUpdated", "taskCreated", "taskDeleted", "taskEvents"})
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     document: DocumentNode
     operation: OperationDefinitionNode
-    field_name: str
+    live: LiveField[Any]
     field_node: FieldNode
     field_def: GraphQLField
     # Variables used only as the live field's `after`: they do not split groups.
@@ -70,7 +71,7 @@ def _resume_variables(operation: OperationDefinitionNode, node: FieldNode) -> fr
 class Planner:
     """Plans by (document, operation name), in a bounded LRU cache."""
 
-    def __init__(self, schema: Any, settings: Settings, *, cache_size: int = 256) -> None:
+    def __init__(self, schema: GraphQLSchema, settings: Settings, *, cache_size: int = 256) -> None:
         self.schema = schema
         self.settings = settings
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
@@ -120,16 +121,17 @@ class Planner:
         if len(selections) != 1 or not isinstance(selections[0], FieldNode):
             return None
         node = selections[0]
-        if node.directives or node.name.value not in LIVE_FIELDS:
-            return None
+        live = LIVE_FIELDS.get(node.name.value)
         subscription_type = self.schema.subscription_type
+        if node.directives or live is None or subscription_type is None:
+            return None
         field_def = subscription_type.fields[node.name.value]
         if any(isinstance(d, FragmentDefinitionNode) for d in document.definitions):
             return None  # fragments could use the resume variable; keep the plain path
         return Plan(
             document,
             operation,
-            node.name.value,
+            live,
             node,
             field_def,
             _resume_variables(operation, node),
