@@ -36,6 +36,7 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.typing import Subprotocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -253,11 +254,11 @@ class Subscriber:
     async def run(self) -> None:
         async with websockets.connect(
             self.url,
-            subprotocols=["graphql-transport-ws"],
+            subprotocols=[Subprotocol("graphql-transport-ws")],
             max_size=2**22,
             open_timeout=60,
             ping_interval=None,
-            compression=None,  # type: ignore[list-item]
+            compression=None,
         ) as ws:
             self.ws = ws
             await ws.send(json.dumps({"type": "connection_init", "payload": {"token": self.token}}))
@@ -380,8 +381,8 @@ async def _measure(
             for i in range(scenario.subscribers)
         ]
         runners = []
-        for batch in range(0, len(subscribers), 200):
-            chunk = subscribers[batch : batch + 200]
+        for first in range(0, len(subscribers), 200):
+            chunk = subscribers[first : first + 200]
             runners += [asyncio.create_task(s.run()) for s in chunk]
             await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in chunk)), 120)
         await wait_for_subscribers(http, urls[0], admin, scenario.subscribers)
@@ -540,7 +541,7 @@ def main() -> None:
         ]
     else:
         scenarios = [SCENARIOS[1]]
-    results = []
+    results: list[Result] = []
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     baselines: list[Result] = []

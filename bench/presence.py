@@ -39,6 +39,7 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.typing import Subprotocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -89,7 +90,10 @@ class Socket:
 
     async def open(self) -> None:
         self._ws = await websockets.connect(
-            self.url, subprotocols=["graphql-transport-ws"], max_size=2**24, ping_interval=None
+            self.url,
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            max_size=2**24,
+            ping_interval=None,
         )
         await self._ws.send(
             json.dumps({"type": "connection_init", "payload": {"token": self.token}})

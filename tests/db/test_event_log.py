@@ -122,7 +122,10 @@ async def test_events_of_each_project_are_numbered_one_to_n(db: Database) -> Non
     assert [r.seq for r in rows] == [5, 6]
     assert last == {first: 6, second: 6}
     # Every event row carries the task state after its change.
-    assert all(r.task_state["version"] == 1 and r.type is EventType.CREATED for r in rows)
+    assert all(
+        r.task_state is not None and r.task_state["version"] == 1 and r.type is EventType.CREATED
+        for r in rows
+    )
 
 
 async def test_membership_changes_take_numbers_of_the_log_but_task_reads_skip_them(

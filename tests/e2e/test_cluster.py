@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -53,7 +54,7 @@ async def test_an_event_made_on_one_instance_reaches_a_subscriber_on_the_other(
     on_a, on_b = clients
     # Both instances prove their broker subscription with a heartbeat round trip.
     for server in (cluster.a, cluster.b):
-        ready = await eventually(lambda s=server: _broker_ok(on_a.http, s.url))
+        ready = await eventually(functools.partial(_broker_ok, on_a.http, server.url))
         assert ready["broker"] == "ok"
     world = await World(on_b).setup()
     task = await world.create_task()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -602,7 +603,7 @@ async def clients(
     a, b = two_instances
     async with httpx.AsyncClient(timeout=20) as http:
         for server in (a, b):  # both hold their broker subscription
-            await until(lambda s=server: _ready(http, s), 200)
+            await until(functools.partial(_ready, http, server), 200)
         yield GraphQLClient(a.graphql_url, http), GraphQLClient(b.graphql_url, http)
 
 

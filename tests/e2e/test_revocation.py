@@ -4,6 +4,7 @@ whatever the broker did, and no subscription racing a removal survives it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Awaitable, Iterator
@@ -102,7 +103,7 @@ async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_e
         on_a = GraphQLClient(cut_cluster.a.graphql_url, http)
         on_b = GraphQLClient(cut_cluster.b.graphql_url, http)
         for server in (cut_cluster.a, cut_cluster.b):
-            await eventually(lambda s=server: _ready(http, s, broker="ok"))
+            await eventually(functools.partial(_ready, http, server, broker="ok"))
         world = await World(on_b).setup()
         other = await World(on_b).setup()  # a project no subscription on b follows
         owner, bob = world.tokens["owner"], world.tokens["member"]
@@ -132,7 +133,7 @@ async def test_a_removal_made_cut_off_from_redis_ends_subscriptions_and_writes_e
             )
             ended = await asyncio.gather(outcome(fast, fast_op), outcome(legacy, legacy_op))
             ended_after = time.monotonic() - removed_at
-        assert ended == ["FORBIDDEN", "FORBIDDEN"]
+        assert list(ended) == ["FORBIDDEN", "FORBIDDEN"]
         assert ended_after < GAP_CHECK_SECONDS + 2.0, ended_after
         refused = await on_b.post(UPDATE, {"t": task["id"], "s": "COMPLETED"}, token=bob)
         assert code(refused) in ("NOT_FOUND", "FORBIDDEN"), refused

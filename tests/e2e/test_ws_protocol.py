@@ -215,12 +215,12 @@ async def test_connections_per_user_are_limited(strict_server: ServerProcess) ->
 
 async def test_a_websocket_from_a_foreign_origin_is_refused(server: ServerProcess) -> None:
     with pytest.raises(websockets.InvalidStatus):
-        async with connect(server.ws_url, init=False, origin="http://evil.example"):  # type: ignore[arg-type]
+        async with connect(server.ws_url, init=False, origin="http://evil.example"):
             pass
     async with connect(
         server.ws_url,
         token=token("origin-user"),
-        origin="http://localhost:5173",  # type: ignore[arg-type]
+        origin="http://localhost:5173",
     ):
         pass
 
@@ -259,7 +259,7 @@ async def test_token_expiry_closes_the_socket_with_4403_and_resume_loses_nothing
 
 
 def test_workers_above_one_on_memory_broadcaster_are_refused(tmp_path: Path) -> None:
-    proc = make_server(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/t.db", args=["--workers", "2"])
+    proc = make_server(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/t.db", ["--workers", "2"])
     proc.start(wait=False)
     assert proc.proc is not None
     code = proc.proc.wait(30)

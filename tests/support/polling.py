@@ -9,7 +9,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 20.0) -> T:
+async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0) -> T:
     """Poll an async predicate until it returns something truthy, within `timeout`."""
     async with asyncio.timeout(timeout):
         while True:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Coroutine
+from typing import Any
 
 from tests.support.servers import free_port
 
@@ -49,8 +51,8 @@ class TcpProxy:
     def restore(self) -> None:
         self._call(self._set_cut(False))
 
-    def _call(self, coro: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+    def _call(self, coro: Coroutine[Any, Any, object]) -> None:
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         future.result(timeout=10)
 
     async def _listen(self) -> None:

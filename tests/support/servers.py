@@ -123,8 +123,9 @@ def server_env(database_url: str, **overrides: str) -> dict[str, str]:
 
 
 def make_server(
-    tmp: Path, database_url: str, *, args: list[str] | None = None, **env: str
+    tmp: Path, database_url: str, args: list[str] | None = None, /, **env: str
 ) -> ServerProcess:
+    """A server process (not started); `args` go to the command line, `env` to its settings."""
     port = free_port()
     return ServerProcess(
         port=port,

@@ -10,6 +10,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -90,10 +91,10 @@ async def connect(
 ) -> AsyncIterator[GraphQLWS]:
     async with websockets.connect(
         url,
-        subprotocols=[protocol],
+        subprotocols=[Subprotocol(protocol)],
         open_timeout=TIMEOUT,
         close_timeout=2,
-        **kwargs,  # type: ignore[list-item]
+        **kwargs,
     ) as ws:
         client = GraphQLWS(ws, protocol)
         if init:
