@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from graph.resolvers.inputs import decode_event_cursor
 from tests.support.client import GraphQLClient, World
 from tests.support.servers import ServerProcess
-from tests.support.ws import LEGACY_WS, connect
+from tests.support.ws import LEGACY_WS, TRANSPORT_WS, GraphQLWS, connect
 
 TASK_UPDATED = """
 subscription($t: ID!, $a: String) {
@@ -40,13 +41,23 @@ async def set_status(world: World, task_id: str, status: str, role: str = "membe
     return version
 
 
+@contextlib.asynccontextmanager
+async def watching(
+    server: ServerProcess, world: World, task_id: str, *, protocol: str = TRANSPORT_WS
+) -> AsyncIterator[tuple[GraphQLWS, str]]:
+    """The viewer's socket and its `taskUpdated` operation on `task_id`, once the server counts
+    the viewer in the task's room (so that no change made afterwards can be missed)."""
+    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as ws:
+        op = await ws.subscribe(TASK_UPDATED, {"t": task_id})
+        await world.wait_for_viewers(task_id, 1)
+        yield ws, op
+
+
 async def test_task_updated_reaches_another_user_with_the_full_payload(
     server: ServerProcess, world: World, gql: GraphQLClient
 ) -> None:
     task = await world.create_task("Write docs")
-    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
-        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await world.wait_for_viewers(task["id"], 1)
+    async with watching(server, world, task["id"]) as (ws, op):
         await set_status(world, task["id"], "IN_PROGRESS")
         event = (await ws.next_data(op))["taskUpdated"]
     assert event["task"] == {
@@ -66,9 +77,7 @@ async def test_events_arrive_in_order_exactly_once(
     server: ServerProcess, world: World, gql: GraphQLClient
 ) -> None:
     task = await world.create_task()
-    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
-        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await world.wait_for_viewers(task["id"], 1)
+    async with watching(server, world, task["id"]) as (ws, op):
         for i in range(20):
             await set_status(world, task["id"], STATUSES[i % 4])
         versions = [(await ws.next_data(op))["taskUpdated"]["task"]["version"] for _ in range(20)]
@@ -143,9 +152,7 @@ async def test_task_updated_ends_with_not_found_when_the_task_is_deleted(
     server: ServerProcess, world: World, gql: GraphQLClient
 ) -> None:
     task = await world.create_task()
-    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
-        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await world.wait_for_viewers(task["id"], 1)
+    async with watching(server, world, task["id"]) as (ws, op):
         await gql.data(
             "mutation($id: ID!) { deleteTask(id: $id) }",
             {"id": task["id"]},
@@ -162,9 +169,7 @@ async def test_resume_after_a_disconnect_delivers_every_missed_event_once(
     server: ServerProcess, world: World, gql: GraphQLClient
 ) -> None:
     task = await world.create_task()
-    async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
-        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await world.wait_for_viewers(task["id"], 1)
+    async with watching(server, world, task["id"]) as (ws, op):
         await set_status(world, task["id"], "IN_PROGRESS")
         cursor = (await ws.next_data(op))["taskUpdated"]["cursor"]
     for status in ["COMPLETED", "PENDING", "IN_PROGRESS"]:  # missed while away
@@ -278,8 +283,6 @@ async def test_legacy_protocol_delivers_after_connection_init(
     server: ServerProcess, world: World, gql: GraphQLClient
 ) -> None:
     task = await world.create_task()
-    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=LEGACY_WS) as ws:
-        op = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
-        await world.wait_for_viewers(task["id"], 1)
+    async with watching(server, world, task["id"], protocol=LEGACY_WS) as (ws, op):
         await set_status(world, task["id"], "IN_PROGRESS")
         assert (await ws.next_data(op))["taskUpdated"]["task"]["version"] == 2
