@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import signal
@@ -143,14 +144,23 @@ async def test_a_redis_outage_loses_no_event(
     assert [e["cursor"] for e in got_b] == expected
 
 
+@contextlib.asynccontextmanager
+async def _watching_on_a(
+    cluster: Cluster, on_b: GraphQLClient, world: World
+) -> AsyncIterator[GraphQLWS]:
+    """The viewer's socket on instance a, following the project's events, once b counts it."""
+    async with connect(cluster.a.ws_url, token=world.tokens["viewer"]) as ws:
+        await ws.subscribe(EVENTS, {"p": world.project_id})
+        await eventually(lambda: _both_instances_count(on_b, connections=1, subscriptions=1))
+        yield ws
+
+
 async def test_a_killed_instance_vanishes_from_the_figures(
     cluster: Cluster, clients: tuple[GraphQLClient, GraphQLClient]
 ) -> None:
     _, on_b = clients
     world = await World(on_b).setup()
-    async with connect(cluster.a.ws_url, token=world.tokens["viewer"]) as ws:
-        await ws.subscribe(EVENTS, {"p": world.project_id})
-        await eventually(lambda: _both_instances_count(on_b, connections=1, subscriptions=1))
+    async with _watching_on_a(cluster, on_b, world):
         cluster.a.kill()
         started = asyncio.get_running_loop().time()
         figures = await eventually(lambda: _only_one_instance(on_b), timeout=30)
@@ -169,9 +179,7 @@ async def test_sigterm_closes_sockets_with_1001_and_leaves_presence_at_once(
 ) -> None:
     _, on_b = clients
     world = await World(on_b).setup()
-    async with connect(cluster.a.ws_url, token=world.tokens["viewer"]) as ws:
-        await ws.subscribe(EVENTS, {"p": world.project_id})
-        await eventually(lambda: _both_instances_count(on_b, connections=1, subscriptions=1))
+    async with _watching_on_a(cluster, on_b, world) as ws:
         assert cluster.a.proc is not None
         cluster.a.proc.send_signal(signal.SIGTERM)
         assert await ws.closed_with(timeout=10) == 1001
