@@ -57,6 +57,18 @@ async def bad_input(
     return error
 
 
+async def refused_on_create_and_update(
+    gql: GraphQLClient, world: World, task_id: str, field: str, value: Any
+) -> None:
+    """`value` for `field` is one BAD_USER_INPUT naming `input.<field>`, and no data, both in
+    createTask (on a new task titled "t") and in updateTask of `task_id`, for the owner."""
+    owner = world.tokens["owner"]
+    create = {"projectId": world.project_id, "title": "t", field: value}
+    await bad_input(gql, CREATE, {"i": create}, token=owner, field=f"input.{field}")
+    update = {"id": task_id, "i": {field: value}}
+    await bad_input(gql, UPDATE, update, token=owner, field=f"input.{field}")
+
+
 async def test_title_is_1_to_200_characters_after_trimming(
     world: World, gql: GraphQLClient
 ) -> None:
@@ -96,20 +108,7 @@ async def test_description_is_at_most_10000_characters(world: World, gql: GraphQ
     assert created["description"] == "x" * 10_000
     too_long = "x" * 10_001
     for description in (too_long, "nul\x00inside"):
-        await bad_input(
-            gql,
-            CREATE,
-            {"i": {"projectId": world.project_id, "title": "d", "description": description}},
-            token=owner,
-            field="input.description",
-        )
-        await bad_input(
-            gql,
-            UPDATE,
-            {"id": created["id"], "i": {"description": description}},
-            token=owner,
-            field="input.description",
-        )
+        await refused_on_create_and_update(gql, world, created["id"], "description", description)
     cleared = await gql.data(UPDATE, {"id": created["id"], "i": {"description": None}}, token=owner)
     assert cleared["updateTask"]["description"] is None
 
@@ -183,20 +182,7 @@ async def test_unknown_users_are_bad_input(world: World, gql: GraphQLClient) -> 
     nobody = unique("nobody")
     not_a_member = world.ids["outsider"]
     for assignee in (nobody, not_a_member, "", "x" * 256, "a\x00b"):
-        await bad_input(
-            gql,
-            CREATE,
-            {"i": {"projectId": world.project_id, "title": "t", "assigneeId": assignee}},
-            token=owner,
-            field="input.assigneeId",
-        )
-        await bad_input(
-            gql,
-            UPDATE,
-            {"id": task["id"], "i": {"assigneeId": assignee}},
-            token=owner,
-            field="input.assigneeId",
-        )
+        await refused_on_create_and_update(gql, world, task["id"], "assigneeId", assignee)
     add = "mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u) { role } }"
     for user in (nobody, "", "x" * 256, "a\x00b"):
         await bad_input(gql, add, {"p": world.project_id, "u": user}, token=owner, field="userId")
