@@ -5,6 +5,7 @@ stats and presence; the connection limits are in test_abuse_limits.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Iterator
@@ -55,6 +56,13 @@ async def users_in_task(world: World, task_id: str) -> list[str]:
     return [u["id"] for u in data["usersInTask"]]
 
 
+def viewer_stream(
+    http: httpx.AsyncClient, url: str, world: World, task_id: str, kind: str
+) -> contextlib.AbstractAsyncContextManager[httpx.Response]:
+    """The viewer's QUERY subscription on `task_id` over `kind`."""
+    return open_stream(http, url, QUERY, {"t": task_id}, token=world.tokens["viewer"], kind=kind)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_subscription_streams_its_events(
     server: ServerProcess, world: World, gql: GraphQLClient, kind: str
@@ -62,14 +70,7 @@ async def test_a_subscription_streams_its_events(
     task = await world.create_task()
     async with (
         httpx.AsyncClient(timeout=TIMEOUT) as http,
-        open_stream(
-            http,
-            server.graphql_url,
-            QUERY,
-            {"t": task["id"]},
-            token=world.tokens["viewer"],
-            kind=kind,
-        ) as response,
+        viewer_stream(http, server.graphql_url, world, task["id"], kind) as response,
     ):
         assert response.status_code == 200
         media = "text/event-stream" if kind == SSE else "multipart/mixed"
@@ -175,14 +176,7 @@ async def test_a_stream_is_a_connection_in_stats_and_metrics_until_it_closes(
     await eventually(lambda: connections(0))  # what earlier tests opened is closed
     async with (
         httpx.AsyncClient(timeout=TIMEOUT) as streams,
-        open_stream(
-            streams,
-            server.graphql_url,
-            QUERY,
-            {"t": task["id"]},
-            token=world.tokens["viewer"],
-            kind=kind,
-        ),
+        viewer_stream(streams, server.graphql_url, world, task["id"], kind),
     ):
         await eventually(lambda: connections(1))
         await world.wait_for_viewers(task["id"])  # the subscription joins its room
@@ -216,13 +210,8 @@ async def test_shutdown_ends_the_streams_at_once_like_a_dropped_connection(
     async with httpx.AsyncClient(timeout=TIMEOUT) as streams:
 
         async def read_to_the_end(kind: str, opened: asyncio.Event) -> str:
-            async with open_stream(
-                streams,
-                own_server.graphql_url,
-                QUERY,
-                {"t": task["id"]},
-                token=world.tokens["viewer"],
-                kind=kind,
+            async with viewer_stream(
+                streams, own_server.graphql_url, world, task["id"], kind
             ) as response:
                 opened.set()
                 return "".join([text async for text in response.aiter_text()])
