@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_live import wait_for_project_viewers
 from tests.e2e.test_slow_consumer import rss_kib
 from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.keys import claims, sign
@@ -151,7 +150,7 @@ async def test_email_in_events_is_visible_to_its_user_only(
         # The same document and variables: on the fast path, candidates for one group.
         owner_op = await owner_ws.subscribe(CREATED_BY_EMAIL, {"p": world.project_id})
         member_op = await member_ws.subscribe(CREATED_BY_EMAIL, {"p": world.project_id})
-        await wait_for_project_viewers(world, 2)
+        await world.wait_for_project_viewers(2)
         await world.create_task(role="owner")
         by_owner = (await owner_ws.next_data(owner_op))["taskCreated"]["task"]["createdBy"]
         by_member = (await member_ws.next_data(member_op))["taskCreated"]["task"]["createdBy"]
@@ -186,7 +185,7 @@ async def test_arguments_that_do_not_coerce_get_bad_user_input_and_free_the_id(
         assert_bad_user_input(await ws.recv(), "projectId")
         # The id is free again: the same id subscribes and gets its event.
         await ws.subscribe(TASK_CREATED, {"p": world.project_id}, op_id="1")
-        await wait_for_project_viewers(world, 1)
+        await world.wait_for_project_viewers(1)
         task = await world.create_task()
         assert (await ws.next_data("1"))["taskCreated"]["task"]["id"] == task["id"]
 
@@ -227,7 +226,7 @@ async def test_a_later_event_shows_a_renamed_user_and_the_current_members(
 
     async with connect(server.ws_url, token=world.tokens["viewer"], protocol=protocol) as ws:
         await ws.subscribe(EVENT_PEOPLE, {"p": world.project_id})
-        await wait_for_project_viewers(world, 1)
+        await world.wait_for_project_viewers(1)
         first = await change(ws, "IN_PROGRESS")
         assert first["updatedBy"] == {"name": "Owner"}
         assert len(first["task"]["project"]["members"]) == 3
@@ -381,7 +380,7 @@ async def test_a_peer_that_pings_and_never_reads_is_closed_with_memory_bounded(
     world = await World(GraphQLClient(ping_server.graphql_url, http)).setup()
     async with connect(ping_server.ws_url, token=world.tokens["member"]) as bystander:
         op = await bystander.subscribe(TASK_CREATED, {"p": world.project_id})
-        await wait_for_project_viewers(world, 1)
+        await world.wait_for_project_viewers(1)
         before = rss_kib(ping_server)
         started = time.monotonic()
         closed, peak = await flood_pings_without_reading(ping_server, frame, protocol)

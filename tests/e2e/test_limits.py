@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_live import wait_for_project_viewers
 from tests.support.client import GraphQLClient, World, token, unique
 from tests.support.documents import aliased_fragments, doubling_fragments
 from tests.support.servers import ServerProcess, make_server, sqlite_server
@@ -209,7 +208,7 @@ async def test_subscriptions_count_pages_from_their_variables(
         )
         assert too_complex({"errors": errors}, "cost")["extensions"]["actual"] > 20_000
         op = await ws.subscribe(nested, {"p": world.project_id, "n": 5})
-        await wait_for_project_viewers(world, 1)
+        await world.wait_for_project_viewers(1)
         await world.create_task("counted")
         data = await ws.next_data(op)
         assert data["taskCreated"]["task"]["project"]["tasks"]["edges"]

@@ -108,7 +108,7 @@ async def test_project_subscriptions_see_creates_and_deletes(
             op_id="deleted",
         )
         everything = await owner.subscribe(TASK_EVENTS, {"p": world.project_id}, op_id="all")
-        await wait_for_project_viewers(world, 3)
+        await world.wait_for_project_viewers(3)
         task = await world.create_task("new one")
         await world.client.data(
             "mutation($id: ID!) { deleteTask(id: $id) }",
@@ -133,19 +133,6 @@ async def test_project_subscriptions_see_creates_and_deletes(
     ]
     kinds = [e["taskEvents"]["__typename"] for e in got[everything]]
     assert kinds == ["TaskCreatedEvent", "TaskDeletedEvent"]
-
-
-async def wait_for_project_viewers(world: World, count: int) -> None:
-    for _ in range(200):
-        data = await world.client.data(
-            "query($p: ID!) { project(id: $p) { viewers { id } } }",
-            {"p": world.project_id},
-            token=world.tokens["owner"],
-        )
-        if len(data["project"]["viewers"]) >= count:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError("viewers did not appear")
 
 
 async def test_task_updated_ends_with_not_found_when_the_task_is_deleted(

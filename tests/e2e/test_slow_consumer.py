@@ -87,19 +87,6 @@ async def event_log(world: World) -> list[str]:
             return cursors
 
 
-async def wait_for_viewers(world: World, count: int) -> None:
-    async with asyncio.timeout(10):
-        while True:
-            data = await world.client.data(
-                "query($p: ID!) { project(id: $p) { viewers { id } } }",
-                {"p": world.project_id},
-                token=world.tokens["owner"],
-            )
-            if len(data["project"]["viewers"]) >= count:
-                return
-            await asyncio.sleep(0.02)
-
-
 async def read_cursors(ws: GraphQLWS, op: str, into: list[str]) -> None:
     """Read a subscription for as long as it runs, keeping each event's cursor."""
     while True:
@@ -143,7 +130,7 @@ async def test_a_client_that_stops_reading_is_closed_with_1013_and_resumes_witho
     ):
         slow_op = await slow.subscribe(BIG_EVENTS, {"p": world.project_id})
         reader_op = await reader.subscribe(SMALL_EVENTS, {"p": world.project_id})
-        await wait_for_viewers(world, 2)
+        await world.wait_for_project_viewers(2)
         reading = asyncio.create_task(read_cursors(reader, reader_op, reader_cursors))
         try:
             tasks = [

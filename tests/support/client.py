@@ -118,3 +118,16 @@ class World:
                 return
             await asyncio.sleep(0.025)
         raise AssertionError(f"fewer than {count} viewers of task {task_id}")
+
+    async def wait_for_project_viewers(self, count: int) -> None:
+        """Until the project's `viewers` lists `count` users (bounded to 10 s)."""
+        async with asyncio.timeout(10):
+            while True:
+                data = await self.client.data(
+                    "query($p: ID!) { project(id: $p) { viewers { id } } }",
+                    {"p": self.project_id},
+                    token=self.tokens["owner"],
+                )
+                if len(data["project"]["viewers"]) >= count:
+                    return
+                await asyncio.sleep(0.025)
