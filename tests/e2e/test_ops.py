@@ -6,10 +6,8 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -17,6 +15,7 @@ import pytest
 
 from tests.conftest import require_postgres
 from tests.support.client import token, unique
+from tests.support.polling import eventually
 from tests.support.servers import (
     PG_ADMIN_DSN,
     ServerProcess,
@@ -26,18 +25,6 @@ from tests.support.servers import (
 )
 
 DEADLINE = 20.0
-
-
-async def _poll(check: Any, *, what: str, timeout: float = DEADLINE) -> Any:
-    """Call `check()` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_healthz_and_readyz(server: ServerProcess, http: httpx.AsyncClient) -> None:
@@ -89,20 +76,22 @@ async def test_readyz_is_503_while_the_database_is_unreachable(
         response = await http.get(f"{server.url}/readyz")
         return response if response.status_code == expected else None
 
-    await _poll(lambda: readiness(200), what="ready before the outage")
+    await eventually(lambda: readiness(200), timeout=DEADLINE, what="ready before the outage")
     await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
     try:
         await _admin(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
         )
-        down = await _poll(lambda: readiness(503), what="/readyz to report the outage")
+        down = await eventually(
+            lambda: readiness(503), timeout=DEADLINE, what="/readyz to report the outage"
+        )
         assert down.json()["ready"] is False
         assert down.json()["database"].startswith("unreachable")
         assert (await http.get(f"{server.url}/healthz")).status_code == 200
     finally:
         await _admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-    up = await _poll(lambda: readiness(200), what="/readyz to recover")
+    up = await eventually(lambda: readiness(200), timeout=DEADLINE, what="/readyz to recover")
     assert up.json()["database"] == "ok"
 
 
@@ -117,7 +106,9 @@ async def _wait_for_lines(server: ServerProcess, request_id: str) -> list[str]:
     async def lines() -> list[str]:
         return _access_lines(server.log(), request_id)
 
-    return list(await _poll(lines, what=f"the access line of request {request_id}"))
+    return list(
+        await eventually(lines, timeout=DEADLINE, what=f"the access line of request {request_id}")
+    )
 
 
 async def _named_request(

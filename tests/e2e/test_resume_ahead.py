@@ -8,7 +8,6 @@ the client already has and must not be sent again. Found by the chaos run (bench
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +18,7 @@ import pytest
 
 from tests.conftest import require_postgres
 from tests.support.client import GraphQLClient, World
+from tests.support.polling import eventually
 from tests.support.servers import ServerProcess, create_pg_database, drop_pg_database, make_server
 from tests.support.ws import LEGACY_WS, TRANSPORT_WS, connect
 
@@ -65,16 +65,15 @@ async def clients(
 
 
 async def _wait_for_viewer(on_a: GraphQLClient, world: World, user_id: str) -> None:
-    for _ in range(200):
+    async def joined() -> bool:
         data = await on_a.data(
             "query($p: ID!) { project(id: $p) { viewers { id } } }",
             {"p": world.project_id},
             token=world.tokens["owner"],
         )
-        if user_id in {v["id"] for v in data["project"]["viewers"]}:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"{user_id} never joined the project's room")
+        return user_id in {v["id"] for v in data["project"]["viewers"]}
+
+    await eventually(joined, timeout=5, interval=0.025, what=f"{user_id} in the project's room")
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,6 +10,7 @@ import httpx
 
 from graph.auth.tokens import mint_token
 from graph.settings import Settings
+from tests.support.polling import eventually
 from tests.support.servers import TEST_SECRET
 
 _SETTINGS = Settings(jwt_secret=TEST_SECRET, tasklive_env="test")
@@ -108,26 +108,30 @@ class World:
     async def wait_for_viewers(self, task_id: str, count: int = 1) -> None:
         """Until `usersInTask` lists `count` users: subscriptions join their room
         asynchronously, so a test waits for that before it makes the change it expects."""
-        for _ in range(200):
+
+        async def joined() -> bool:
             data = await self.client.data(
                 "query($t: ID!) { usersInTask(taskId: $t) { id } }",
                 {"t": task_id},
                 token=self.tokens["owner"],
             )
-            if len(data["usersInTask"]) >= count:
-                return
-            await asyncio.sleep(0.025)
-        raise AssertionError(f"fewer than {count} viewers of task {task_id}")
+            return len(data["usersInTask"]) >= count
+
+        await eventually(
+            joined, timeout=5, interval=0.025, what=f"{count} viewer(s) of task {task_id}"
+        )
 
     async def wait_for_project_viewers(self, count: int) -> None:
         """Until the project's `viewers` lists `count` users (bounded to 10 s)."""
-        async with asyncio.timeout(10):
-            while True:
-                data = await self.client.data(
-                    "query($p: ID!) { project(id: $p) { viewers { id } } }",
-                    {"p": self.project_id},
-                    token=self.tokens["owner"],
-                )
-                if len(data["project"]["viewers"]) >= count:
-                    return
-                await asyncio.sleep(0.025)
+
+        async def joined() -> bool:
+            data = await self.client.data(
+                "query($p: ID!) { project(id: $p) { viewers { id } } }",
+                {"p": self.project_id},
+                token=self.tokens["owner"],
+            )
+            return len(data["project"]["viewers"]) >= count
+
+        await eventually(
+            joined, timeout=10, interval=0.025, what=f"{count} viewer(s) of the project"
+        )

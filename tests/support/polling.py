@@ -9,11 +9,20 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0) -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 20.0,
+    what: str = "the condition",
+    interval: float = 0.05,
+) -> T:
     """Poll an async predicate until it returns something truthy, within `timeout`."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.05)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                value = await check()
+                if value:
+                    return value
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
