@@ -23,7 +23,6 @@ import itertools
 import json
 import os
 import resource
-import shutil
 import signal
 import statistics
 import subprocess
@@ -43,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from graph.auth.tokens import mint_token  # noqa: E402
 from graph.settings import Settings  # noqa: E402
+from tests.support.redis import RedisServer  # noqa: E402
+from tests.support.servers import free_port  # noqa: E402
 
 SECRET = "tasklive-bench-secret-0123456789abcdef"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -84,14 +85,6 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def proc_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
@@ -107,7 +100,7 @@ class Servers:
     def __init__(self, scenario: Scenario, workdir: Path, *, kind: str = "tasklive") -> None:
         self.kind = kind
         self.workdir = workdir
-        self.redis: subprocess.Popen[bytes] | None = None
+        self.redis: RedisServer | None = None
         self.procs: list[subprocess.Popen[bytes]] = []
         self.profilers: list[subprocess.Popen[bytes]] = []
         self.ports: list[int] = []
@@ -124,13 +117,9 @@ class Servers:
             MUTATION_RATE_PER_SECOND="0",
         )
         if scenario.broadcast == "redis":
-            port = free_port()
-            binary = shutil.which("redis-server") or "redis-server"
-            self.redis = subprocess.Popen(
-                [binary, "--port", str(port), "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL,
-            )
-            env["BROADCAST_URL"] = f"redis://127.0.0.1:{port}/0"
+            self.redis = RedisServer(workdir)
+            self.redis.start()
+            env["BROADCAST_URL"] = self.redis.url
             if os.environ.get("BENCH_DATABASE_URL"):
                 env["DATABASE_URL"] = os.environ["BENCH_DATABASE_URL"]
         self.env = env
@@ -208,8 +197,7 @@ class Servers:
             except subprocess.TimeoutExpired:
                 proc.kill()
         if self.redis is not None:
-            self.redis.kill()
-            self.redis.wait()
+            self.redis.stop()
 
     def cpu(self) -> float:
         return sum(proc_cpu(p.pid) for p in self.procs)
