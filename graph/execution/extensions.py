@@ -15,10 +15,12 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from graph.errors import (
     GRAPHQL_PARSE_FAILED,
     GRAPHQL_VALIDATION_FAILED,
+    HTTP_REFUSAL_CODES,
     INTERNAL_SERVER_ERROR,
     BadUserInput,
     QueryTooComplex,
@@ -110,6 +112,11 @@ def classify_error(error: GraphQLError, document: DocumentNode | None) -> GraphQ
     INTERNAL_SERVER_ERROR carrying the request id."""
     original = error.original_error
     if isinstance(original, TaskliveError):
+        return error
+    if isinstance(original, InvalidOperationTypeError | CannotGetOperationTypeError):
+        # An operation this transport does not run (a query over the legacy graphql-ws
+        # protocol), or an operation name the document lacks: the client's request.
+        error.extensions = {**(error.extensions or {}), "code": HTTP_REFUSAL_CODES[400]}
         return error
     if _is_client_error(error):
         extensions = dict(error.extensions or {})

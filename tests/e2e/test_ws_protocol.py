@@ -92,6 +92,29 @@ async def test_duplicate_operation_id_closes_with_4409(server: ServerProcess, wo
         assert await ws.closed_with() == 4409
 
 
+async def test_a_query_over_the_legacy_protocol_is_a_bad_request(
+    server: ServerProcess, world: World, gql: GraphQLClient
+) -> None:
+    """subscriptions-transport-ws runs subscriptions only here: a query gets a client error
+    (it was a masked INTERNAL_SERVER_ERROR), and the socket goes on serving."""
+    task = await world.create_task()
+    async with connect(server.ws_url, token=world.tokens["viewer"], protocol=LEGACY_WS) as ws:
+        op = await ws.subscribe("query { me { id } }")
+        refused = await ws.recv()
+        assert (refused["type"], refused["id"]) == ("error", op), refused
+        assert refused["payload"]["extensions"] == {"code": "BAD_REQUEST"}, refused
+        assert refused["payload"]["message"] == "queries are not allowed"
+        live = await ws.subscribe(TASK_UPDATED, {"t": task["id"]})
+        await world.wait_for_viewers(task["id"])
+        changed = await gql.data(
+            "mutation($t: ID!) { updateTaskStatus(id: $t, status: IN_PROGRESS) { version } }",
+            {"t": task["id"]},
+            token=world.tokens["member"],
+        )
+        version = changed["updateTaskStatus"]["version"]
+        assert (await ws.next_data(live))["taskUpdated"]["task"]["version"] == version
+
+
 async def test_malformed_message_closes_with_4400(server: ServerProcess, world: World) -> None:
     async with connect(server.ws_url, token=world.tokens["viewer"]) as ws:
         await ws.send({"type": "subscribe", "id": "1"})  # no payload

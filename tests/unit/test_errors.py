@@ -8,6 +8,8 @@ import logging
 import orjson
 import pytest
 from graphql import GraphQLError, parse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from graph.errors import (
     BadUserInput,
@@ -170,3 +172,11 @@ def test_an_http_refusal_is_a_graphql_response_with_a_code(status: int, code: st
 def test_an_http_refusal_may_answer_in_the_graphql_response_type() -> None:
     response = refusal(415, "no", media_type="application/graphql-response+json")
     assert response.headers["content-type"] == "application/graphql-response+json; charset=utf-8"
+
+
+def test_an_operation_the_transport_does_not_run_is_a_bad_request() -> None:
+    """Strawberry refuses a query over the legacy graphql-ws protocol before execution."""
+    original = InvalidOperationTypeError(OperationType.QUERY)
+    error = classify_error(GraphQLError("queries are not allowed", original_error=original), None)
+    assert error.message == "queries are not allowed"
+    assert error.extensions == {"code": "BAD_REQUEST"}
