@@ -2,7 +2,8 @@
 
 A plan is made for a valid document whose one operation is a subscription with a single
 live field at its root (one declared in graph/resolvers/live_fields.py; no directives, no
-fragments); anything else gets no plan and runs on Strawberry's ordinary path, which also
+fragments, no field whose value depends on who asks, since a group renders an event once for
+all its members); anything else gets no plan and runs on Strawberry's ordinary path, which also
 reports its errors.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    BREAK,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -32,6 +34,7 @@ from graphql import (
 from graph.errors import QueryTooComplex
 from graph.execution import query_limits
 from graph.resolvers.live_fields import LIVE_FIELDS, LiveField
+from graph.schema.user import VIEWER_DEPENDENT_FIELDS
 from graph.settings import Settings
 
 
@@ -66,6 +69,27 @@ def _resume_variables(operation: OperationDefinitionNode, node: FieldNode) -> fr
     if node.selection_set is not None:
         visit(node.selection_set, Uses())
     return frozenset(names - used_elsewhere)
+
+
+class _FieldFinder(Visitor):
+    def __init__(self, names: frozenset[str]) -> None:
+        super().__init__()
+        self.names = names
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_: object) -> object:
+        if node.name.value in self.names:
+            self.found = True
+            return BREAK
+        return None
+
+
+def selects_viewer_dependent_fields(document: DocumentNode) -> bool:
+    """Whether the document asks for a field whose value depends on who asks (`email`):
+    the fast path renders one event once for every subscriber, so it cannot serve it."""
+    finder = _FieldFinder(VIEWER_DEPENDENT_FIELDS)
+    visit(document, finder)
+    return finder.found
 
 
 class Planner:
@@ -128,6 +152,8 @@ class Planner:
         field_def = subscription_type.fields[node.name.value]
         if any(isinstance(d, FragmentDefinitionNode) for d in document.definitions):
             return None  # fragments could use the resume variable; keep the plain path
+        if selects_viewer_dependent_fields(document):
+            return None
         return Plan(
             document,
             operation,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from graphql import BREAK, DocumentNode, FieldNode, GraphQLFormattedError, Visitor, visit
+from graphql import GraphQLFormattedError
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -24,7 +24,6 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from graph.context import Context
 from graph.errors import LimitExceeded
-from graph.schema.user import VIEWER_DEPENDENT_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -73,27 +72,6 @@ def is_operation_payload(payload: object) -> bool:
     )
 
 
-class _FieldFinder(Visitor):
-    def __init__(self, names: frozenset[str]) -> None:
-        super().__init__()
-        self.names = names
-        self.found = False
-
-    def enter_field(self, node: FieldNode, *_: object) -> object:
-        if node.name.value in self.names:
-            self.found = True
-            return BREAK
-        return None
-
-
-def selects_viewer_dependent_fields(document: DocumentNode) -> bool:
-    """Whether the document asks for a field whose value depends on who asks (`email`):
-    the fast path renders one event once for every subscriber, so it cannot serve it."""
-    finder = _FieldFinder(VIEWER_DEPENDENT_FIELDS)
-    visit(document, finder)
-    return finder.found
-
-
 def subscription_limit_error(limit: int) -> GraphQLFormattedError:
     """The error refusing one operation too many on a socket (Strawberry's has no code)."""
     error = LimitExceeded(
@@ -130,7 +108,7 @@ class FastTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         plan = None
         if fast is not None and self.context.raw_socket is not None:
             plan = fast.plan(operation.query, operation.operation_name)
-        if fast is None or plan is None or selects_viewer_dependent_fields(plan.document):
+        if fast is None or plan is None:
             self.context.renew_loaders()
             await super().run_operation(operation)
             return

@@ -12,12 +12,12 @@ from graphql import GraphQLError, parse
 from graph.errors import Forbidden
 from graph.ws.frames import text_frame
 from graph.ws.groups import error_payload
+from graph.ws.plans import selects_viewer_dependent_fields
 from graph.ws.transport import (
     MAX_CLOSE_REASON_BYTES,
     close_reason,
     is_malformed,
     is_operation_payload,
-    selects_viewer_dependent_fields,
     subscription_limit_error,
 )
 
